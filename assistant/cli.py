@@ -1,0 +1,162 @@
+"""The `assistant` command: ingest | ask | chat | eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EPILOG = """\
+Configuration comes from environment variables (see the README's table), e.g.
+  ASSISTANT_DATA_DIR=.assistant      where the embedded Chroma folder lives
+  ASSISTANT_CHROMA_URL=http://127.0.0.1:8000   use a `chroma run` server instead
+  OPENAI_API_KEY / OPENAI_BASE_URL   let an OpenAI-compatible model write answers
+
+Examples:
+  assistant ingest corpus/ --prune           index new and changed articles, drop removed ones
+  assistant ask "Who did Trump send to Moscow?"
+  assistant ask --json "How long did the talks last?"
+  assistant chat                              web chat on http://127.0.0.1:7860
+  assistant eval                              golden-set eval against the baseline
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Answer questions over your articles, with citations you can check. Works offline.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (never secrets)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "ingest",
+        help="index articles (.txt .md .html .pdf) into Chroma",
+        description="Index articles into Chroma. Unchanged files are skipped, changed files replaced, "
+        "bad files reported with the reason while the rest ingest.",
+    )
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the corpus folder)")
+    p.add_argument("--prune", action="store_true", help="remove documents whose files vanished from the folders")
+    p.add_argument("--rebuild", action="store_true", help="drop the collection first (e.g. after changing the embedding model)")
+    p.add_argument("--json", action="store_true", help="print a JSON report instead of a summary")
+
+    p = sub.add_parser(
+        "ask",
+        help="answer one question with citations",
+        description="Answer one question from the ingested articles. Every sentence carries an [n] "
+        "citation; the quoted passages are printed below the answer.",
+    )
+    p.add_argument("question", help="the question, in quotes")
+    p.add_argument("--json", action="store_true", help="print the answer, citations and passages as JSON")
+    p.add_argument("--stream", action="store_true", help="print the draft as the model writes it (LLM backend)")
+    p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default from settings)")
+    p.add_argument("--doc", action="append", default=None, metavar="DOC_ID", help="search only this document (repeatable)")
+
+    p = sub.add_parser("chat", help="run the web chat", description="Serve the Gradio web chat over the corpus.")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+
+    p = sub.add_parser(
+        "eval",
+        help="run the eval suite (golden set by default)",
+        description="Run questions through answer() and score retrieval, correctness, citations and refusals.",
+    )
+    p.add_argument("--dataset", type=Path, help="JSONL dataset (default: evals/golden.jsonl)")
+    p.add_argument("--corpus", type=Path, help="folder of the dataset's articles (default: corpus/)")
+    p.add_argument("--limit", type=int, help="run only the first N questions")
+    p.add_argument("--report", type=Path, help="folder for report.json and report.md")
+    p.add_argument("--check-baseline", action="store_true", help="fail when a metric falls below evals/baseline.json")
+    p.add_argument("--update-baseline", action="store_true", help="write the results as the new evals/baseline.json")
+    return parser
+
+
+def _print_answer(ans: object) -> None:
+    from assistant.types import Answer
+
+    assert isinstance(ans, Answer)
+    print(ans.text)  # noqa: T201
+    if ans.standalone_question:
+        print(f"\n(searched for: {ans.standalone_question})")  # noqa: T201
+    for note in ans.notes:
+        print(f"\nnote: {note}")  # noqa: T201
+    if ans.citations:
+        print("\nSources:")  # noqa: T201
+        for c in ans.citations:
+            print(f"  [{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end})")  # noqa: T201
+            print(f"      “{' '.join(c.quote.split())}”")  # noqa: T201
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    from assistant.answer import Assistant, QuestionError
+    from assistant.settings import Settings, SettingsError
+    from assistant.store import StoreError
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        _parser().print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+        if args.command == "ask":
+            from assistant.answer import clean_question
+
+            clean_question(args.question, settings.max_question_chars)
+        if args.command == "chat":
+            from assistant.web import serve
+
+            return serve(settings, host=args.host, port=args.port, open_browser=not args.no_browser)
+        if args.command == "eval":
+            from assistant.evals import run_cli
+
+            return run_cli(args, settings)
+        bot = Assistant(settings)
+        if args.command == "ingest":
+            if args.rebuild:
+                bot.rebuild()
+            report = bot.ingest(args.paths or None, prune=args.prune)
+            if args.json:
+                print(json.dumps(report.to_dict(), indent=2))  # noqa: T201
+            else:
+                print(  # noqa: T201
+                    f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                    f"removed {report.removed}, skipped {len(report.skipped)}; {report.chunks_total} chunks in store"
+                )
+                for item in report.skipped:
+                    print(f"  skipped {item['path']}: {item['reason']}", file=sys.stderr)  # noqa: T201
+            return 0
+        if args.command == "ask":
+            bot.ensure_ingested()
+            if args.stream and not args.json:
+                from assistant.types import Answer
+
+                final = None
+                for event in bot.stream(args.question, top_k=args.top_k, doc_ids=args.doc):
+                    if isinstance(event, Answer):
+                        final = event
+                    else:
+                        print(event, end="", flush=True)  # noqa: T201
+                if final is not None and final.backend != "extractive":
+                    print("\n\n--- verified answer ---")  # noqa: T201
+                _print_answer(final)
+                return 0
+            ans = bot.answer(args.question, top_k=args.top_k, doc_ids=args.doc)
+            if args.json:
+                print(json.dumps(ans.to_dict(), indent=2, ensure_ascii=False))  # noqa: T201
+            else:
+                _print_answer(ans)
+            return 0
+    except (SettingsError, StoreError, QuestionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)  # noqa: T201
+        return 130
+    return 2

@@ -1,0 +1,327 @@
+"""Chroma behind one module: an embedded folder or a `chroma run` server, same code.
+
+Two collections: `<name>` holds chunk vectors; `<name>-docs` holds one record per
+document (its full text, content hash and chunk count). The document record is the
+commit point of an ingest: chunks whose hash does not match their document record
+are invisible to search and are swept away by the next ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from assistant.settings import Settings
+from assistant.types import Chunk
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as configured; the message says what to do."""
+
+
+class StoreUnavailable(StoreError):
+    """The Chroma server cannot be reached."""
+
+
+class EmbeddingModelMismatch(StoreError):
+    """The collection was filled by another embedding model."""
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    """What the store knows about one committed document."""
+
+    doc_id: str
+    content_hash: str
+    n_chunks: int
+    title: str
+    source: str
+    chunker: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from the store."""
+
+    chunk_id: str
+    doc_id: str
+    doc_hash: str
+    text: str
+    start: int
+    end: int
+    distance: float = 0.0
+
+
+class Store:
+    """Chunks and document records in Chroma (folder or server)."""
+
+    def __init__(self, settings: Settings) -> None:
+        """Connect to the folder or server named by the settings."""
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.settings = settings
+        self.location = settings.chroma_url or str(settings.chroma_path)
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            try:
+                self._client = chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1",
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+                self._client.heartbeat()
+            except Exception as exc:
+                raise StoreUnavailable(self._unreachable(exc)) from None
+        else:
+            settings.chroma_path.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        self._chunks: Any = None
+        self._docs: Any = None
+        self._records: dict[str, DocRecord] | None = None
+        self._records_revision: str | None = None
+
+    def _unreachable(self, exc: BaseException) -> str:
+        return (
+            f"Cannot reach the Chroma server at {self.settings.chroma_url} ({type(exc).__name__}). "
+            "Start it with `chroma run --path DIR --host 127.0.0.1 --port 8000`, "
+            "or unset ASSISTANT_CHROMA_URL to use the embedded folder."
+        )
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a Chroma call, turning connection failures into StoreUnavailable."""
+        try:
+            return fn(*args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}".lower()
+            if self.settings.chroma_url and any(
+                w in text for w in ("connect", "timeout", "timed out", "refused", "unreachable", "503", "502")
+            ):
+                raise StoreUnavailable(self._unreachable(exc)) from None
+            raise
+
+    # -- collections -------------------------------------------------------------------------
+
+    def open(self, embedding_model: str) -> None:
+        """Open (or create) the collections and refuse a collection filled by another model."""
+        name = self.settings.collection
+        chunks = self._call(
+            self._client.get_or_create_collection,
+            name,
+            embedding_function=None,
+            metadata={"embedding_model": embedding_model, "hnsw:space": "cosine"},
+        )
+        recorded = (chunks.metadata or {}).get("embedding_model")
+        if recorded and recorded != embedding_model:
+            raise EmbeddingModelMismatch(
+                f"Collection '{name}' at {self.location} was built with the embedding model "
+                f"'{recorded}', but the settings use '{embedding_model}'. Vectors of different models "
+                "cannot be mixed. Rebuild it with `assistant ingest --rebuild`, or choose another "
+                "collection with ASSISTANT_COLLECTION, or set ASSISTANT_EMBEDDINGS back."
+            )
+        self._chunks = chunks
+        self._docs = self._call(self._client.get_or_create_collection, f"{name}-docs", embedding_function=None)
+
+    @property
+    def chunks(self) -> Any:
+        """The chunk collection (open() first)."""
+        if self._chunks is None:
+            raise StoreError("store not opened: call Store.open(embedding_model) first")
+        return self._chunks
+
+    @property
+    def docs(self) -> Any:
+        """The document-record collection (open() first)."""
+        if self._docs is None:
+            raise StoreError("store not opened: call Store.open(embedding_model) first")
+        return self._docs
+
+    def drop(self) -> None:
+        """Delete both collections (for a rebuild)."""
+        for name in (self.settings.collection, f"{self.settings.collection}-docs"):
+            try:
+                self._call(self._client.delete_collection, name)
+            except StoreUnavailable:
+                raise
+            except Exception:
+                pass
+        self._chunks = self._docs = None
+        self._records = None
+
+    def heartbeat(self) -> None:
+        """Raise StoreUnavailable when the server is down."""
+        self._call(self._client.heartbeat)
+
+    # -- revision: changes whenever a document is committed or removed ---------------------------
+
+    def revision(self) -> str:
+        """An opaque token that changes on every commit; used to refresh caches."""
+        if self.settings.chroma_url:
+            col = self._call(self._client.get_collection, f"{self.settings.collection}-docs")
+            return str((col.metadata or {}).get("revision", "0"))
+        return str((self.docs.metadata or {}).get("revision", "0"))
+
+    def _bump(self) -> None:
+        self._call(self.docs.modify, metadata={"revision": uuid.uuid4().hex})
+        self._records = None
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def upsert_chunks(
+        self, doc_hash: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]], extra: dict[str, str]
+    ) -> None:
+        """Write chunk vectors (idempotent: ids are content-addressed)."""
+        batch = max(1, int(self._call(self._client.get_max_batch_size)))
+        for at in range(0, len(chunks), batch):
+            part = chunks[at : at + batch]
+            self._call(
+                self.chunks.upsert,
+                ids=[c.chunk_id for c in part],
+                embeddings=[list(v) for v in vectors[at : at + batch]],
+                documents=[c.text for c in part],
+                metadatas=[
+                    {**extra, "doc_id": c.doc_id, "doc_hash": doc_hash, "index": c.index, "start": c.start, "end": c.end}
+                    for c in part
+                ],
+            )
+
+    def commit_doc(self, record: DocRecord, text: str) -> None:
+        """Make a document version visible (the commit point), then sweep its stale chunks."""
+        meta = {
+            "doc_id": record.doc_id,
+            "content_hash": record.content_hash,
+            "n_chunks": record.n_chunks,
+            "title": record.title,
+            "source": record.source,
+            "chunker": record.chunker,
+            "extra": json.dumps(record.metadata, sort_keys=True),
+        }
+        self._call(self.docs.upsert, ids=[record.doc_id], embeddings=[[1.0]], documents=[text], metadatas=[meta])
+        self.delete_stale(record.doc_id, record.content_hash)
+        self._bump()
+
+    def delete_stale(self, doc_id: str, keep_hash: str | None) -> int:
+        """Delete chunks of `doc_id` whose hash is not `keep_hash` (all of them when None)."""
+        where: dict[str, Any] = {"doc_id": doc_id}
+        if keep_hash is not None:
+            where = {"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": keep_hash}}]}
+        found = self._call(self.chunks.get, where=where, include=[])
+        ids = found["ids"]
+        if ids:
+            self._call(self.chunks.delete, ids=ids)
+        return len(ids)
+
+    def remove_doc(self, doc_id: str) -> None:
+        """Remove a document: its record first (so it vanishes at once), then its chunks."""
+        self._call(self.docs.delete, ids=[doc_id])
+        self.delete_stale(doc_id, None)
+        self._bump()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def records(self) -> dict[str, DocRecord]:
+        """Committed documents by id (cached until the revision changes)."""
+        rev = self.revision()
+        if self._records is not None and rev == self._records_revision:
+            return self._records
+        got = self._call(self.docs.get, include=["metadatas"])
+        records: dict[str, DocRecord] = {}
+        for meta in got["metadatas"] or []:
+            records[str(meta["doc_id"])] = DocRecord(
+                doc_id=str(meta["doc_id"]),
+                content_hash=str(meta["content_hash"]),
+                n_chunks=int(meta["n_chunks"]),
+                title=str(meta.get("title", "")),
+                source=str(meta.get("source", "")),
+                chunker=str(meta.get("chunker", "")),
+                metadata=json.loads(str(meta.get("extra") or "{}")),
+            )
+        self._records, self._records_revision = records, rev
+        return records
+
+    def doc_text(self, doc_id: str) -> str | None:
+        """Full text of a committed document."""
+        got = self._call(self.docs.get, ids=[doc_id], include=["documents"])
+        docs = got["documents"] or []
+        return str(docs[0]) if docs else None
+
+    def count_chunks(self, doc_id: str | None = None, doc_hash: str | None = None) -> int:
+        """Number of stored chunks, optionally of one document (version)."""
+        if doc_id is None:
+            return int(self._call(self.chunks.count))
+        where: dict[str, Any] = {"doc_id": doc_id}
+        if doc_hash is not None:
+            where = {"$and": [{"doc_id": doc_id}, {"doc_hash": doc_hash}]}
+        return len(self._call(self.chunks.get, where=where, include=[])["ids"])
+
+    def iter_chunks(self, page: int = 5000) -> Iterator[StoredChunk]:
+        """Every stored chunk (committed or not), page by page."""
+        offset = 0
+        while True:
+            got = self._call(self.chunks.get, include=["documents", "metadatas"], limit=page, offset=offset)
+            ids = got["ids"]
+            if not ids:
+                return
+            for cid, text, meta in zip(ids, got["documents"], got["metadatas"]):
+                yield _stored(cid, text, meta)
+            offset += len(ids)
+
+    def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
+        """Chunks by id, in the order given (missing ids are left out)."""
+        if not ids:
+            return []
+        got = self._call(self.chunks.get, ids=list(ids), include=["documents", "metadatas"])
+        by_id = {cid: _stored(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def dense_search(
+        self, vector: Sequence[float], n: int, doc_ids: Sequence[str] | None = None
+    ) -> list[StoredChunk]:
+        """Nearest chunks by cosine distance, optionally within some documents."""
+        total = self.count_chunks()
+        if total == 0:
+            return []
+        where: dict[str, Any] | None = None
+        if doc_ids:
+            where = {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
+        got = self._call(
+            self.chunks.query,
+            query_embeddings=[list(vector)],
+            n_results=min(n, total),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            _stored(cid, text, meta, dist)
+            for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+        ]
+
+    def as_langchain(self, embedder: Any) -> Any:
+        """The chunk collection as a `langchain_chroma.Chroma` vector store (same client)."""
+        from langchain_chroma import Chroma
+
+        return Chroma(client=self._client, collection_name=self.settings.collection, embedding_function=embedder)
+
+
+def _stored(cid: str, text: Any, meta: Any, distance: float = 0.0) -> StoredChunk:
+    return StoredChunk(
+        chunk_id=cid,
+        doc_id=str(meta["doc_id"]),
+        doc_hash=str(meta["doc_hash"]),
+        text=str(text),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        distance=float(distance),
+    )

@@ -1,0 +1,124 @@
+"""Plain data types that flow through the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: its text and what we know about it."""
+
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    content_hash: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a document, `text == document.text[start:end]`."""
+
+    chunk_id: str
+    doc_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its ranking scores and document details."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    start: int
+    end: int
+    score: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What an [n] marker points to: a verbatim quote with its offsets in the document."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """An answer whose text carries [n] markers that index `citations`."""
+
+    question: str
+    text: str
+    refused: bool
+    citations: list[Citation]
+    passages: list[Passage]
+    backend: str = "extractive"
+    standalone_question: str | None = None
+    notes: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of `assistant ask --json` and the web `/ask` endpoint."""
+        return {
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "backend": self.backend,
+            "notes": list(self.notes),
+            "changes": list(self.changes),
+            "passages": [p.to_dict() for p in self.passages],
+            "timings": dict(self.timings),
+        }
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did; `to_dict()` is the `--json` contract."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    chunks_total: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "skipped": list(self.skipped),
+            "chunks_total": self.chunks_total,
+        }
