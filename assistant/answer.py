@@ -169,7 +169,7 @@ class Assistant:
             result.question = question
         else:
             text, citations, refused = extractive.compose(
-                standalone, passages, context=context, similarity=self.sentence_similarity
+                question, passages, context=context, similarity=self.sentence_similarity
             )
             result = Answer(question, text, refused, citations, list(passages), backend="extractive")
         result.standalone_question = standalone if standalone != question else None
