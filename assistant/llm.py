@@ -1,0 +1,249 @@
+"""The OpenAI-compatible answerer: an LCEL chain, a token budget, bounded retries and verified citations."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from assistant import extractive
+from assistant.condense import History, condense
+from assistant.lexical import content_terms
+from assistant.prompts import render
+from assistant.settings import Settings
+from assistant.tokens import encoding_for_model
+from assistant.types import Answer, Passage
+from assistant.verify import ground
+
+log = logging.getLogger(__name__)
+UNVERIFIED_NOTE = "The model's answer could not be verified; showing the offline answer."
+RETRY_AFTER_CAP = 10.0
+RETRY_RESERVE = 250  # tokens kept free for the retry turn (previous answer excerpt + retry prompt)
+
+
+class LLMError(RuntimeError):
+    """The model server failed; the message is safe to show (no secrets)."""
+
+    def __init__(self, message: str, *, retryable: bool, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.wait = wait
+
+
+def redact(text: str, key: str | None) -> str:
+    """Remove an API key (and anything key-shaped) from a message."""
+    if key and len(key) >= 4:
+        text = text.replace(key, "[redacted]")
+    text = re.sub(r"\bsk-[A-Za-z0-9_*\-]{4,}", "sk-[redacted]", text)
+    return re.sub(r"(?i)(bearer\s+)\S+", r"\1[redacted]", text)
+
+
+def classify(exc: BaseException, key: str | None) -> LLMError:
+    """Turn a client exception into an LLMError saying whether to retry."""
+    import httpx
+    import openai
+
+    msg = redact(str(exc), key)[:300]
+    if isinstance(exc, LLMError):
+        return exc
+    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+        return LLMError(
+            f"the model server rejected the API key (HTTP {exc.status_code}): set OPENAI_API_KEY to a valid key "
+            "(or OPENAI_BASE_URL to a server that needs none)", retryable=False)
+    if isinstance(exc, openai.RateLimitError):
+        wait = None
+        try:
+            wait = float(exc.response.headers.get("retry-after", ""))
+        except ValueError:
+            pass
+        return LLMError(f"rate limited (HTTP 429): {msg}", retryable=True, wait=wait)
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMError("the model server timed out", retryable=True)
+    if isinstance(exc, openai.APIConnectionError | httpx.HTTPError):
+        return LLMError(f"could not reach the model server ({type(exc).__name__})", retryable=True)
+    if isinstance(exc, openai.APIStatusError):
+        return LLMError(f"the model server answered HTTP {exc.status_code}: {msg}", retryable=exc.status_code >= 500)
+    if isinstance(exc, json.JSONDecodeError | ValueError):
+        return LLMError(f"the model server sent a malformed stream: {msg}", retryable=True)
+    return LLMError(f"the model call failed: {type(exc).__name__}: {msg}", retryable=False)
+
+
+class LLMAnswerer:
+    """Answers from numbered passages with an OpenAI-compatible chat model, then verifies every citation."""
+
+    def __init__(self, settings: Settings) -> None:
+        """Build the chat model and chains from settings (no network until used)."""
+        from langchain_core.output_parsers import StrOutputParser
+        from langchain_core.runnables import RunnableLambda
+        from langchain_openai import ChatOpenAI
+
+        self.settings = settings
+        self.backend = f"openai:{settings.model}"
+        self._key = settings.openai_api_key
+        self.encoding = encoding_for_model(settings.model)
+        self.chat = ChatOpenAI(
+            model=settings.model, base_url=settings.openai_base_url, api_key=settings.openai_api_key or "not-needed",
+            temperature=settings.temperature, timeout=settings.timeout, max_retries=0, max_tokens=settings.answer_tokens,
+        )
+        self.answer_chain = RunnableLambda(answer_messages) | self.chat | StrOutputParser()
+        self.condense_chain = RunnableLambda(condense_messages) | self.chat | StrOutputParser()
+
+    # -- condense --------------------------------------------------------------------------------
+
+    def condense(self, question: str, history: History) -> str:
+        """A standalone question from the conversation (the offline rule when the model fails)."""
+        try:
+            text = self.condense_chain.invoke({"question": question, "history": history})
+            line = next((x for x in text.strip().splitlines() if x.strip()), "")
+            line = re.sub(r"^(standalone question|question)\s*:\s*", "", line.strip(), flags=re.I).strip(" \"'“”")
+            known = set(content_terms(question + " " + " ".join(q + " " + a for q, a in history)))
+            if line and len(line) <= 2 * len(question) + 300 and set(content_terms(line)) & known:
+                return line
+            log.info("condensed question rejected: %r", line[:120])
+        except Exception as exc:  # noqa: BLE001 - any failure falls back to the offline rule
+            log.warning("condense failed: %s", classify(exc, self._key))
+        return condense(question, history)[0]
+
+    # -- budget ----------------------------------------------------------------------------------
+
+    def tokens(self, text: str) -> int:
+        """Token count of text for the configured model."""
+        return len(self.encoding.encode(text, disallowed_special=()))
+
+    def budget(self, question: str, passages: Sequence[Passage]) -> tuple[list[Passage], list[Passage]]:
+        """(passages that fit the context window in rank order, passages left out)."""
+        overhead = sum(self.tokens(m["content"]) + 4 for m in answer_messages({"question": question, "passages": []}))
+        room = self.settings.context_window - self.settings.answer_tokens - overhead - RETRY_RESERVE - 8
+        kept: list[Passage] = []
+        left: list[Passage] = []
+        for p in passages:
+            cost = self.tokens(render_passage(len(kept) + 1, p)) + 2
+            if cost <= room:
+                kept.append(p)
+                room -= cost
+            else:
+                left.append(p)
+        return kept, left
+
+    # -- answer ----------------------------------------------------------------------------------
+
+    def stream(self, question: str, passages: Sequence[Passage], *, context: str = "") -> Iterator[str | Answer]:
+        """Yield draft pieces as the model writes them, then the verified Answer."""
+        numbered, left = self.budget(question, passages)
+        notes: list[str] = []
+        changes: list[str] = []
+        if left:
+            notes.append(f"left out passages: {', '.join(p.chunk_id for p in left)} (context window)")
+        inputs: dict[str, Any] = {"question": question, "passages": numbered}
+        for attempt in range(2):
+            pieces: list[str] = []
+            try:
+                for piece in self._generate(inputs):
+                    pieces.append(piece)
+                    yield piece
+            except LLMError as err:
+                log.warning("LLM answer failed: %s", err)
+                yield self._fallback(question, passages, context, notes, changes,
+                                     f"The model server failed ({err}); showing the offline answer.")
+                return
+            g = ground("".join(pieces), numbered, passages)
+            changes.extend(g.changes)
+            if not g.empty:
+                yield Answer(question, g.text, g.refused, g.citations, list(passages), backend=self.backend,
+                             notes=notes, changes=changes)
+                return
+            problem = (f"no sentence was supported by the passage it cited (for example “{g.first_removed[:150]}”)"
+                       if g.first_removed else "it contained no sentence with a citation")
+            changes.append(f"attempt {attempt + 1}: {problem}")
+            if attempt == 0:
+                yield "\n\n(retrying: the draft could not be verified)\n\n"
+                inputs = {**inputs, "previous": "".join(pieces), "problem": problem}
+        yield self._fallback(question, passages, context, notes, changes, UNVERIFIED_NOTE)
+
+    def _fallback(
+        self, question: str, passages: Sequence[Passage], context: str, notes: list[str], changes: list[str], note: str
+    ) -> Answer:
+        text, citations, refused = extractive.compose(question, passages, context=context)
+        return Answer(question, text, refused, citations, list(passages), backend="extractive",
+                      notes=[*notes, note], changes=changes)
+
+    def _generate(self, inputs: dict[str, Any]) -> Iterator[str]:
+        """Stream one completion with bounded retries and an overall deadline; raise LLMError when out of tries."""
+        s = self.settings
+        deadline = time.monotonic() + s.timeout * (s.max_retries + 1) + 2 * RETRY_AFTER_CAP
+        for attempt in range(s.max_retries + 1):
+            watcher = _finish_watcher()
+            started = False
+            try:
+                for piece in self.answer_chain.stream(inputs, config={"callbacks": [watcher]}):
+                    if time.monotonic() > deadline:
+                        raise LLMError("the model server is too slow (overall deadline passed)", retryable=False)
+                    if piece:
+                        started = True
+                        yield piece
+                if watcher.finish is None:
+                    raise LLMError("the model's stream ended before it finished", retryable=True)
+                if watcher.finish == "length":
+                    log.info("the model hit the answer token limit")
+                return
+            except Exception as exc:  # noqa: BLE001 - classified below; never leaks the key
+                err = classify(exc, self._key)
+                wait = min(err.wait if err.wait is not None else 0.5 * 2**attempt, RETRY_AFTER_CAP)
+                wait += random.uniform(0, 0.1)
+                if not err.retryable or attempt == s.max_retries or time.monotonic() + wait > deadline:
+                    raise err from None
+                log.warning("model call failed (%s); retry %d/%d in %.1f s", err, attempt + 1, s.max_retries, wait)
+                if started:
+                    yield "\n(connection problem; retrying)\n"
+                time.sleep(wait)
+
+
+def _finish_watcher() -> Any:
+    """A LangChain callback that records the finish_reason of a streamed completion."""
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class FinishWatcher(BaseCallbackHandler):
+        finish: str | None = None
+
+        def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+            for gens in response.generations:
+                for g in gens:
+                    self.finish = (g.generation_info or {}).get("finish_reason") or self.finish
+
+    return FinishWatcher()
+
+
+def render_passage(n: int, p: Passage) -> str:
+    """One numbered passage as a fenced data block (the fence outgrows any backticks inside)."""
+    longest = max((len(m) for m in re.findall(r"`+", p.text)), default=0)
+    date = p.metadata.get("date") or p.metadata.get("published") or ""
+    title = " ".join((p.title or p.source or p.doc_id).split()).replace('"', "'")
+    return render("passage", n=str(n), title=title, dateline=f" ({date})" if date else "",
+                  fence="`" * max(3, longest + 1), text=p.text)
+
+
+def answer_messages(inputs: dict[str, Any]) -> list[dict[str, str]]:
+    """Chat messages for an answer (and for the retry turn when inputs carry `problem`)."""
+    blocks = "\n\n".join(render_passage(n, p) for n, p in enumerate(inputs["passages"], start=1))
+    messages = [
+        {"role": "system", "content": render("answer_system")},
+        {"role": "user", "content": render("answer_user", passages=blocks or "(no passages were found)",
+                                           question=inputs["question"])},
+    ]
+    if "problem" in inputs:
+        messages.append({"role": "assistant", "content": inputs.get("previous", "")[:800] or "(empty)"})
+        messages.append({"role": "user", "content": render("retry", problem=inputs["problem"])})
+    return messages
+
+
+def condense_messages(inputs: dict[str, Any]) -> list[dict[str, str]]:
+    """Chat messages for condensing a follow-up question."""
+    turns = []
+    for q, a in list(inputs["history"])[-3:]:
+        a = re.sub(r"\s*\[\d+\]", "", a or "")
+        turns.append(f"User: {' '.join(q.split())}\nAssistant: {' '.join(a.split())[:400]}")
+    return [{"role": "user", "content": render("condense", history="\n".join(turns), question=inputs["question"])}]

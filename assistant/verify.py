@@ -1,0 +1,161 @@
+"""Pure grounding of a model's answer: check every sentence against the passage it cites.
+
+Each sentence keeps only the citations the judge accepts; a wrongly cited sentence is
+re-cited to a retrieved passage that supports it; an unsupported sentence is removed.
+Quotes are verbatim passage sentences with document offsets. Every change is recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from assistant.chunk import split_sentences
+from assistant.citations import answer_sentences, quote_citation
+from assistant.judge import Verdict, judge
+from assistant.types import Citation, Passage
+
+REFUSAL = re.compile(r"^\W*the sources (?:don'?t|do not|doesn'?t) say", re.IGNORECASE)
+INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|above|previous)\b"
+    r"|\b(system prompt|you are now|as an ai|new instructions?|respond with|reply with|reply only|say only)\b",
+    re.IGNORECASE,
+)
+_BRACKET = re.compile(r"\[([^\[\]\n]{0,24})\]")
+_NUM_LIST = re.compile(r"^\s*(?:(?:source|passage|ref\.?|doc)\s*)?\d{1,3}(?:\s*(?:[,;]|and|-|–)\s*\d{1,3})*\s*$", re.I)
+
+
+@dataclass
+class Grounded:
+    """A verified answer: text with [n] markers 1..k, its citations, and what was changed."""
+
+    text: str
+    citations: list[Citation]
+    refused: bool
+    changes: list[str] = field(default_factory=list)
+    kept: int = 0
+    fixed: int = 0
+    removed: int = 0
+    first_removed: str = ""
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing supported is left and the answer is not a refusal."""
+        return not self.refused and not self.citations
+
+
+def clean_markers(text: str) -> tuple[str, list[str]]:
+    """Rewrite marker variants ([1,2], [1-3], [source 2]) as [n] [m]; drop junk markers like [a]."""
+    changes: list[str] = []
+
+    def fix(m: re.Match[str]) -> str:
+        inner = m.group(1)
+        if re.fullmatch(r"\d{1,3}", inner.strip()):
+            return f"[{inner.strip()}]"
+        if _NUM_LIST.match(inner):
+            nums: list[int] = []
+            for a, b in re.findall(r"(\d{1,3})(?:\s*[-–]\s*(\d{1,3}))?", inner):
+                lo, hi = int(a), int(b or a)
+                nums.extend(range(lo, hi + 1) if 0 <= hi - lo <= 10 else [lo, hi])
+            return " ".join(f"[{n}]" for n in nums)
+        if len(inner.strip()) <= 3 or re.fullmatch(r"\W*\w?\W*", inner):
+            changes.append(f"removed malformed marker [{inner}]")
+            return ""
+        return m.group()
+
+    return _BRACKET.sub(fix, text), changes
+
+
+def evidence(passage: Passage) -> list[tuple[int, int]]:
+    """Sentence spans of a passage that may serve as evidence (instruction-like text excluded)."""
+    return [(s, e) for s, e in split_sentences(passage.text) if not INJECTION.search(passage.text[s:e])]
+
+
+def _evidence_text(passage: Passage) -> str:
+    return " ".join(passage.text[s:e] for s, e in evidence(passage))
+
+
+def best_quote(sentence: str, passage: Passage) -> tuple[int, int, Verdict] | None:
+    """The passage span (one sentence, or two adjacent) that best supports `sentence`."""
+    spans = evidence(passage)
+    options = spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
+    best: tuple[tuple[bool, float, int], int, int, Verdict] | None = None
+    for s, e in options:
+        v = judge(sentence, passage.text[s:e])
+        key = (v.supported, v.coverage, -(e - s))
+        if best is None or key > best[0]:
+            best = (key, s, e, v)
+    return None if best is None else (best[1], best[2], best[3])
+
+
+def _with_markers(sentence: str, nums: Sequence[int]) -> str:
+    tags = " ".join(f"[{n}]" for n in nums)
+    m = re.search(r"([.!?…]+[\"'”’)]*)$", sentence)
+    if m:
+        return f"{sentence[: m.start()].rstrip()} {tags}{m.group(1)}"
+    return f"{sentence} {tags}."
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def ground(text: str, numbered: Sequence[Passage], pool: Sequence[Passage] = ()) -> Grounded:
+    """Verify a model answer whose [n] index `numbered` (1-based); `pool` adds passages to re-cite from."""
+    text, changes = clean_markers(text.strip())
+    sentences = answer_sentences(text)
+    if sentences and REFUSAL.match(sentences[0][0]):
+        refusal = sentences[0][0]
+        if len(sentences) > 1 or sentences[0][1]:
+            changes.append("kept only the refusal sentence, without citations")
+        return Grounded(refusal, [], True, changes)
+    candidates = list(dict.fromkeys([*numbered, *pool]))
+    out = Grounded("", [], False, changes)
+    keys: dict[tuple[str, int, int], int] = {}
+    parts: list[str] = []
+    for i, (sentence, nums) in enumerate(sentences, start=1):
+        label = f"sentence {i} (“{_short(sentence, 60)}”)"
+        valid: list[Passage] = []
+        for n in dict.fromkeys(nums):
+            if not 1 <= n <= len(numbered):
+                changes.append(f"{label}: removed [{n}], no such passage")
+            elif judge(sentence, _evidence_text(numbered[n - 1])).supported:
+                valid.append(numbered[n - 1])
+            else:
+                changes.append(f"{label}: removed [{n}], which does not support it")
+        changed = len(valid) != len(set(nums))
+        if not valid:
+            scored = [(judge(sentence, _evidence_text(p)), p) for p in candidates]
+            supported = [(v.coverage, -k, p) for k, (v, p) in enumerate(scored) if v.supported]
+            if supported:
+                best = max(supported, key=lambda x: (x[0], x[1]))[2]
+                valid = [best]
+                changes.append(f"{label}: cited “{_short(best.title, 40)}” ({best.chunk_id}) instead")
+        if not valid:
+            out.removed += 1
+            out.first_removed = out.first_removed or sentence
+            changes.append(f"removed unsupported {label}")
+            continue
+        new_nums: list[int] = []
+        for p in valid:
+            found = best_quote(sentence, p)
+            if found is None:
+                continue
+            s, e, _ = found
+            key = (p.chunk_id, s, e)
+            if key not in keys:
+                keys[key] = len(keys) + 1
+                out.citations.append(quote_citation(keys[key], p, s, e))
+            if keys[key] not in new_nums:
+                new_nums.append(keys[key])
+        parts.append(_with_markers(sentence, new_nums))
+        if changed:
+            out.fixed += 1
+        else:
+            out.kept += 1
+    out.text = " ".join(parts)
+    if out.fixed or out.removed:
+        changes.append(f"verified {out.kept + out.fixed + out.removed} sentence(s): "
+                       f"kept {out.kept}, fixed {out.fixed}, removed {out.removed}")
+    return out
