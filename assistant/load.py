@@ -193,10 +193,10 @@ def _parse_pdf(data: bytes) -> tuple[str, str, dict[str, str]]:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             try:
-                ok = reader.decrypt("")
+                unlocked = bool(reader.decrypt(""))
             except Exception:
-                ok = 0
-            if not ok:
+                unlocked = False
+            if not unlocked:
                 raise LoadError("encrypted PDF: remove the password and try again")
         pages = [normalize_text(page.extract_text() or "") for page in reader.pages]
     except LoadError:
@@ -215,7 +215,7 @@ def _parse_pdf(data: bytes) -> tuple[str, str, dict[str, str]]:
         raise LoadError("PDF has no extractable text (scanned images?)")
     title = ""
     try:
-        title = str((reader.metadata or {}).get("/Title") or "")
+        title = str(reader.metadata.get("/Title") or "") if reader.metadata else ""
     except Exception:
         title = ""
     return title, text, {"page_starts": ",".join(starts), "pages": str(len(pages))}
