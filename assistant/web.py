@@ -1,0 +1,340 @@
+"""The Gradio web chat: `create_app()` builds it, `serve()` runs it. A thin adapter over Assistant."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no calls home
+
+import html
+import json
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from assistant.answer import Assistant, QuestionError
+from assistant.load import SUPPORTED, LoadError
+from assistant.settings import Settings, SettingsError
+from assistant.types import Answer
+
+THEME = gr.themes.Default(font=["system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
+                          font_mono=["ui-monospace", "Consolas", "monospace"])
+CSS = """
+.cite a { text-decoration: none; font-weight: 600; }
+.refusal { border-left: 4px solid #d97706; background: #fffbeb; color: #78350f; padding: .4em .7em; border-radius: 4px; }
+.searched, .note { color: #6b7280; font-size: .85em; margin-top: .4em; }
+.status { color: #6b7280; font-style: italic; }
+#sources { max-height: 680px; overflow-y: auto; }
+.src { border: 1px solid #e5e7eb; border-radius: 6px; padding: .5em .7em; margin-bottom: .6em; scroll-margin-top: 8px; }
+.src.active { border-color: #2563eb; box-shadow: 0 0 0 2px #bfdbfe; }
+.src-meta { color: #6b7280; font-size: .85em; }
+.src blockquote { margin: .4em 0; white-space: pre-wrap; font-size: .92em; }
+.src mark { background: #fde68a; }
+.article { max-height: 320px; overflow-y: auto; white-space: pre-wrap; font-size: .9em; border-top: 1px dashed #d1d5db; }
+"""
+HEAD = """<script>
+window.assistantShowCite = function () {
+  const el = window.assistantCite && document.getElementById(window.assistantCite);
+  if (!el) return;
+  document.querySelectorAll('.src.active').forEach((e) => e.classList.remove('active'));
+  el.classList.add('active');
+  el.scrollIntoView({block: 'nearest'});
+};
+document.addEventListener('click', (ev) => {
+  const a = ev.target.closest && ev.target.closest('a[href^="#src-"]');
+  if (a) { ev.preventDefault(); window.assistantCite = a.getAttribute('href').slice(1); window.assistantShowCite(); }
+}, true);
+document.addEventListener('toggle', (ev) => {
+  const mark = ev.target.open && ev.target.querySelector && ev.target.querySelector('.article mark');
+  if (mark) mark.scrollIntoView({block: 'center'});
+}, true);
+</script>"""
+SHOW_CITE_JS = "() => { setTimeout(() => window.assistantShowCite && window.assistantShowCite(), 50); }"
+MAX_ARTICLE_CHARS = 200_000
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~$])")
+_MARKER = re.compile(r"\\\[(\d+)\\\]")
+
+
+def _md_text(text: str) -> str:
+    """Escape untrusted text for the chatbot's Markdown+HTML renderer."""
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=True)
+
+
+def render_message(ans: dict[str, Any], turn: int) -> str:
+    """Chat message for one answer: escaped text, [n] as footnote links, refusal and notes styled."""
+    known = {c["n"] for c in ans["citations"]}
+
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        return f'<sup class="cite"><a href="#src-{turn}-{n}">[{n}]</a></sup>' if n in known else m.group(0)
+
+    body = _MARKER.sub(link, _md_text(ans["answer"]))
+    if ans["refused"]:
+        body = f'<div class="refusal">{body}</div>'
+    if ans.get("standalone_question"):
+        body += f'\n\n<div class="searched">Searched for: {html.escape(ans["standalone_question"])}</div>'
+    for note in ans.get("notes") or []:
+        body += f'\n\n<div class="note">{html.escape(note)}</div>'
+    return body
+
+
+def _marked(text: str, start: int, end: int) -> str:
+    """HTML-escape text with text[start:end] wrapped in <mark>."""
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    return f"{html.escape(text[:start])}<mark>{html.escape(text[start:end])}</mark>{html.escape(text[end:])}"
+
+
+def render_sources(assistant: Assistant, ans: dict[str, Any] | None, turn: int) -> str:
+    """Sources panel: each cited passage with its quote highlighted, and the whole article on demand."""
+    if not ans or not ans["citations"]:
+        return '<p class="status">Sources of the selected answer appear here.</p>'
+    records = assistant.store.records()
+    passages = {p["chunk_id"]: p for p in ans.get("passages") or []}
+    texts: dict[str, str | None] = {}
+    parts = []
+    for c in ans["citations"]:
+        record = records.get(c["doc_id"])
+        meta = record.metadata if record else {}
+        facts = [meta.get(k, "") for k in ("outlet", "section", "date")] + [Path(c["source"]).name]
+        p = passages.get(c["chunk_id"])
+        if p and p["start"] <= c["start"] and c["end"] <= p["end"]:
+            passage = _marked(p["text"], c["start"] - p["start"], c["end"] - p["start"])
+        else:
+            passage = f"<mark>{html.escape(c['quote'])}</mark>"
+        if c["doc_id"] not in texts:
+            texts[c["doc_id"]] = assistant.store.doc_text(c["doc_id"])
+        full = texts[c["doc_id"]] or ""
+        lo = max(0, min(c["start"] - MAX_ARTICLE_CHARS // 2, len(full) - MAX_ARTICLE_CHARS))
+        window = full[lo : lo + MAX_ARTICLE_CHARS]
+        article = _marked(window, c["start"] - lo, c["end"] - lo)
+        article = ("…" if lo else "") + article + ("…" if lo + len(window) < len(full) else "")
+        parts.append(
+            f'<div class="src" id="src-{turn}-{c["n"]}"><div><b>[{c["n"]}]</b> {html.escape(c["title"])}</div>'
+            f'<div class="src-meta">{html.escape(" · ".join(f for f in facts if f))}</div>'
+            f"<blockquote>{passage}</blockquote>"
+            f'<details><summary>Open article</summary><div class="article">{article}</div></details></div>'
+        )
+    return "".join(parts)
+
+
+def library_rows(assistant: Assistant) -> list[list[Any]]:
+    """Rows of the library table: title, date, chunks, file."""
+    records = sorted(assistant.store.records().values(), key=lambda r: r.title.lower())
+    return [[r.title, r.metadata.get("date", ""), r.n_chunks, Path(r.source).name] for r in records]
+
+
+def doc_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    """(label, doc_id) pairs for the article filter."""
+    return sorted(((r.title or r.doc_id, r.doc_id) for r in assistant.store.records().values()), key=lambda t: t[0].lower())
+
+
+def safe_filename(name: str) -> str:
+    """A safe file name from a client-supplied one: base name only, plain characters, known suffix kept."""
+    base = Path(name.replace("\\", "/")).name
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-_")[:80] or "upload"
+    return f"{stem}{suffix}"
+
+
+def save_upload(assistant: Assistant, path: Path, progress: Any = None) -> str:
+    """Store an uploaded file under uploads_dir and ingest it; returns a status line, raises LoadError."""
+    settings = assistant.settings
+    name = safe_filename(path.name)
+    suffix = Path(name).suffix
+    if suffix not in SUPPORTED:
+        raise LoadError(f"unsupported file type {suffix or '(none)'}; upload one of {', '.join(SUPPORTED)}")
+    size = path.stat().st_size
+    if size == 0:
+        raise LoadError("the file is empty")
+    if size > settings.max_file_bytes:
+        raise LoadError(f"the file is {size / 1e6:.1f} MB, over the {settings.max_file_bytes / 1e6:.0f} MB limit")
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    target, i = settings.uploads_dir / name, 1
+    data = path.read_bytes()
+    while target.exists() and target.read_bytes() != data:
+        target, i = settings.uploads_dir / f"{Path(name).stem}-{i}{suffix}", i + 1
+    existed = target.exists()
+    shutil.copyfile(path, target)
+    try:
+        report = assistant.ingest([target], progress=progress, show_progress=False)
+    except Exception:
+        if not existed:
+            target.unlink(missing_ok=True)
+        raise
+    if report.skipped:
+        if not existed:
+            target.unlink(missing_ok=True)
+        raise LoadError(report.skipped[0]["reason"])
+    verb = "added" if report.added else "updated" if report.updated else "already in the library"
+    return f"{name}: {verb}; it can be asked about now."
+
+
+def _history(turns: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(t["question"], t["answer"]) for t in turns]
+
+
+def _parse_history(history: Any) -> list[tuple[str, str]]:
+    """API history: JSON text or a list of [question, answer] pairs or of {role, content} messages."""
+    if isinstance(history, str):
+        history = json.loads(history) if history.strip() else []
+    pairs: list[tuple[str, str]] = []
+    question = None
+    for item in history or []:
+        if isinstance(item, dict):
+            if item.get("role") == "user":
+                question = str(item.get("content", ""))
+            elif item.get("role") == "assistant" and question is not None:
+                pairs.append((question, str(item.get("content", ""))))
+                question = None
+        else:
+            q, a = item
+            pairs.append((str(q), str(a)))
+    return pairs
+
+
+def create_app(assistant: Assistant) -> gr.Blocks:
+    """Build the web chat over an Assistant (does not serve it; see `launch`)."""
+    settings = assistant.settings
+    lock = {"concurrency_id": "assistant", "concurrency_limit": 1}
+
+    def respond(message: str, chat: list[dict[str, Any]], turns: list[dict[str, Any]], top_k: int,
+                doc_ids: list[str] | None) -> Iterator[tuple[Any, ...]]:
+        """Stream one answer into the chat."""
+        turn = len(turns)
+        chat = [*chat, {"role": "user", "content": _md_text(message)},
+                {"role": "assistant", "content": '<span class="status">Searching the articles and verifying citations…</span>'}]
+        yield chat, turns, gr.skip(), ""
+        draft, final = "", None
+        try:
+            for event in assistant.stream(message, _history(turns), doc_ids=doc_ids or None, top_k=int(top_k)):
+                if isinstance(event, Answer):
+                    final = event
+                    break
+                draft += event
+                chat[-1] = {"role": "assistant", "content": _md_text(draft)
+                            + '\n\n<span class="status">Draft: checking every citation against the articles…</span>'}
+                yield chat, turns, gr.skip(), ""
+        except QuestionError as exc:
+            gr.Warning(str(exc))
+            yield chat[:-2], turns, gr.skip(), message
+            return
+        assert final is not None
+        ans = final.to_dict()
+        turns = [*turns, ans]
+        chat[-1] = {"role": "assistant", "content": render_message(ans, turn)}
+        yield chat, turns, render_sources(assistant, ans, turn), ""
+
+    def regenerate(chat: list[dict[str, Any]], turns: list[dict[str, Any]], top_k: int,
+                   doc_ids: list[str] | None) -> Iterator[tuple[Any, ...]]:
+        """Ask the last question again."""
+        if not turns:
+            yield chat, turns, gr.skip(), ""
+            return
+        yield from respond(turns[-1]["question"], chat[:-2], turns[:-1], top_k, doc_ids)
+
+    def select(turns: list[dict[str, Any]], evt: gr.SelectData) -> str:
+        """Show the sources of the clicked answer."""
+        turn = int(evt.index if isinstance(evt.index, int) else evt.index[0]) // 2
+        return render_sources(assistant, turns[turn], turn) if 0 <= turn < len(turns) else gr.skip()
+
+    def upload(file: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        """Save and ingest one uploaded article."""
+        if not file:
+            return "Choose a file first.", gr.skip(), gr.skip(), None
+        try:
+            status = save_upload(assistant, Path(file), lambda d, t, n: progress((d, max(t, 1)), desc=f"ingesting {n}"))
+        except LoadError as exc:
+            return f"Not added: {exc}", gr.skip(), gr.skip(), None
+        return status, library_rows(assistant), gr.update(choices=doc_choices(assistant)), None
+
+    def ask(question: str, history: list[Any] | str | None = None) -> dict[str, Any]:
+        """Answer a question (optionally with earlier [question, answer] pairs); returns Answer.to_dict()."""
+        try:
+            return assistant.answer(question, _parse_history(history)).to_dict()
+        except (QuestionError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+
+    described = settings.describe()
+    with gr.Blocks(title="Article assistant", analytics_enabled=False) as app:
+        gr.Markdown("## Article assistant\nAnswers come only from the articles in the library, with checked [n] citations.")
+        turns = gr.State([])
+        with gr.Tabs():
+            with gr.Tab("Chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="Chat", height=560, buttons=["copy", "copy_all"], elem_id="chat",
+                                             feedback_options=None, placeholder="Ask a question about the articles.")
+                        box = gr.Textbox(show_label=False, placeholder="Ask about the articles…", elem_id="question",
+                                         submit_btn=True)
+                        with gr.Row():
+                            regen_btn = gr.Button("Regenerate", size="sm", elem_id="regenerate")
+                            clear_btn = gr.Button("Clear chat", size="sm", elem_id="clear")
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Sources")
+                        sources = gr.HTML(render_sources(assistant, None, 0), elem_id="sources")
+            with gr.Tab("Library"):
+                table = gr.Dataframe(library_rows(assistant), headers=["Title", "Date", "Chunks", "File"],
+                                     interactive=False, elem_id="library", wrap=True)
+                upload_file = gr.File(label="Add an article (" + ", ".join(SUPPORTED) + ")", file_types=list(SUPPORTED),
+                                      type="filepath", elem_id="upload")
+                upload_status = gr.Markdown(elem_id="upload-status")
+            with gr.Tab("Settings"):
+                gr.Markdown("\n".join(f"- **{k}**: `{v}`" for k, v in described.items()), elem_id="backend")
+                top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to retrieve (top-k)")
+                docs = gr.Dropdown(doc_choices(assistant), multiselect=True, label="Search only these articles (empty: all)")
+
+        chat_outputs = [chatbot, turns, sources, box]
+        box.submit(respond, [box, chatbot, turns, top_k, docs], chat_outputs, api_name="chat", **lock).then(
+            None, js=SHOW_CITE_JS, api_visibility="private")
+        regen_btn.click(regenerate, [chatbot, turns, top_k, docs], chat_outputs, api_name="regenerate", **lock)
+        clear_btn.click(lambda: ([], [], render_sources(assistant, None, 0), ""), None, chat_outputs,
+                        api_visibility="private")
+        chatbot.select(select, [turns], sources, api_visibility="private").then(None, js=SHOW_CITE_JS, api_visibility="private")
+        upload_file.upload(upload, [upload_file], [upload_status, table, docs, upload_file], api_name="upload", **lock)
+        gr.api(ask, api_name="ask", **lock)
+    return app
+
+
+def auth_from_env(env: dict[str, str] | None = None) -> list[tuple[str, str]] | None:
+    """Logins from ASSISTANT_AUTH ("user:password", several separated by commas), or None."""
+    raw = (os.environ if env is None else env).get("ASSISTANT_AUTH", "").strip()
+    if not raw:
+        return None
+    pairs = []
+    for item in raw.split(","):
+        user, sep, password = item.strip().partition(":")
+        if not (sep and user and password):
+            raise SettingsError("ASSISTANT_AUTH must be 'user:password' pairs separated by commas, e.g. 'ana:s3cret'.")
+        pairs.append((user, password))
+    return pairs
+
+
+def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, auth: list[tuple[str, str]] | None = None,
+           open_browser: bool = False, block: bool = True) -> gr.Blocks:
+    """Serve a built app: no share link, local fonts, optional login; returns once serving unless `block`."""
+    app.queue(default_concurrency_limit=1)
+    app.launch(server_name=host, server_port=port, share=False, inbrowser=open_browser, auth=auth,
+               auth_message="Log in with a user from ASSISTANT_AUTH." if auth else None, theme=THEME, css=CSS, head=HEAD,
+               footer_links=["api"], prevent_thread_lock=not block, show_error=True, quiet=not block)
+    return app
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_browser: bool = True) -> int:
+    """Build the Assistant, ingest corpus/ on first start (with progress), and serve the chat until stopped."""
+    auth = auth_from_env()
+    assistant = Assistant(settings)
+    if not assistant.store.records() and settings.corpus_dir.is_dir():
+        print(f"First start: ingesting {settings.corpus_dir} …", flush=True)  # noqa: T201
+
+        def show(done: int, total: int, name: str) -> None:
+            print(f"  [{done}/{total}] {name}", flush=True)  # noqa: T201
+
+        report = assistant.ingest(progress=show, show_progress=False)
+        print(f"Ingested: added {report.added}, skipped {len(report.skipped)}; {report.chunks_total} chunks.", flush=True)  # noqa: T201
+    print(f"Backend: {settings.describe()['llm']}; login {'required' if auth else 'off'}.", flush=True)  # noqa: T201
+    launch(create_app(assistant), host, port, auth=auth, open_browser=open_browser)
+    return 0
