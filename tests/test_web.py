@@ -1,0 +1,168 @@
+"""The web chat against a real Gradio server, the real model and real Chroma, called with gradio_client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CORPUS, SEED, free_port
+
+gradio_client = pytest.importorskip("gradio_client")
+
+
+class Server:
+    """A launched app with its Assistant."""
+
+    def __init__(self, app: Any, assistant: Any, url: str) -> None:
+        self.app, self.assistant, self.url = app, assistant, url
+
+    def client(self, **kwargs: Any) -> Any:
+        return gradio_client.Client(self.url, verbose=False, **kwargs)
+
+
+def start(assistant: Any, auth: list[tuple[str, str]] | None = None) -> Server:
+    from assistant import web
+
+    app = web.create_app(assistant)
+    port = free_port()
+    web.launch(app, "127.0.0.1", port, auth=auth, block=False)
+    return Server(app, assistant, f"http://127.0.0.1:{port}/")
+
+
+@pytest.fixture(scope="module")
+def server(embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:  # type: ignore[no-untyped-def]
+    from assistant import Assistant, Settings
+
+    assistant = Assistant(Settings(data_dir=tmp_path_factory.mktemp("web") / "data", corpus_dir=CORPUS), embedder=embedder)
+    assistant.ensure_ingested()
+    srv = start(assistant)
+    yield srv
+    srv.app.close()
+
+
+def test_ask_endpoint_answers_with_a_verbatim_citation(server: Server) -> None:
+    result = server.client().predict("Who did Trump send to Moscow?", api_name="/ask")
+    assert not result["refused"]
+    assert "Witkoff" in result["answer"]
+    seed = SEED.read_text(encoding="utf-8")
+    assert result["citations"], result
+    assert any(c["quote"] in seed and "Witkoff" in c["quote"] for c in result["citations"])
+    assert set(result) >= {"answer", "refused", "citations", "standalone_question", "backend", "notes", "passages"}
+    assert result == server.assistant.answer("Who did Trump send to Moscow?").to_dict() | {"timings": result["timings"]}
+
+
+def test_ask_endpoint_uses_history_json(server: Server) -> None:
+    first = server.client().predict("Who did Trump send to Moscow?", api_name="/ask")
+    history = f'[["Who did Trump send to Moscow?", {first["answer"]!r}]]'.replace("'", '"')
+    result = server.client().predict("How long did their talks last?", history, api_name="/ask")
+    assert "five hours" in result["answer"]
+    assert result["standalone_question"]
+
+
+def test_ask_endpoint_rejects_empty_question(server: Server) -> None:
+    with pytest.raises(Exception, match="empty"):
+        server.client().predict("   ", api_name="/ask")
+
+
+def test_api_names_are_explicit(server: Server) -> None:
+    info = server.client().view_api(print_info=False, return_format="dict")
+    assert set(info["named_endpoints"]) == {"/ask", "/chat", "/regenerate", "/upload"}
+    assert not info["unnamed_endpoints"]
+
+
+def test_bad_uploads_leave_the_library_unchanged(server: Server, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    before = dict(server.assistant.store.records())
+    uploads = server.assistant.settings.uploads_dir
+    files_before = sorted(uploads.iterdir()) if uploads.exists() else []
+    (tmp_path / "empty.md").write_text("", encoding="utf-8")
+    (tmp_path / "blank.txt").write_text("  \n\n ", encoding="utf-8")
+    (tmp_path / "tool.exe").write_bytes(b"MZ\x90\x00" + b"\x00" * 64)
+    (tmp_path / "fake.txt").write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 64)
+    client = server.client()
+    for name in ("empty.md", "blank.txt", "fake.txt"):
+        status = client.predict(handle_file(str(tmp_path / name)), api_name="/upload")[0]
+        assert status.startswith("Not added:"), (name, status)
+    with pytest.raises(Exception, match="(?i)invalid file type"):
+        client.predict(handle_file(str(tmp_path / "tool.exe")), api_name="/upload")
+    assert server.assistant.store.records() == before
+    assert (sorted(uploads.iterdir()) if uploads.exists() else []) == files_before
+
+
+def test_upload_is_answerable_at_once(server: Server, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    article = tmp_path / "evil name?.md"
+    article.write_text(
+        "---\ntitle: Lake Vostok Ferry\ndate: 2031-04-02\n---\n\n"
+        "The ferry across Lake Vostok carried exactly 4,812 passengers on its maiden voyage, its captain Ilse Marrow said.\n",
+        encoding="utf-8",
+    )
+    client = server.client()
+    status, table, *_ = client.predict(handle_file(str(article)), api_name="/upload")
+    assert "added" in status, status
+    saved = server.assistant.settings.uploads_dir / "evil-name.md"
+    assert saved.exists()
+    assert any(row[0] == "Lake Vostok Ferry" for row in table["data"])
+    result = client.predict("How many passengers did the Lake Vostok ferry carry?", api_name="/ask")
+    assert "4,812" in result["answer"]
+    assert any(c["doc_id"] == "evil-name.md" and c["quote"] in saved.read_text() for c in result["citations"])
+
+
+def test_safe_filename() -> None:
+    from assistant.web import safe_filename
+
+    assert safe_filename("../../etc/passwd.md") == "passwd.md"
+    assert safe_filename("C:\\Users\\me\\My Article (1).HTML") == "My-Article-1.html"
+    assert safe_filename("...md") == "upload.md"
+    assert safe_filename(".bashrc") == "bashrc"
+
+
+def test_render_escapes_untrusted_text() -> None:
+    from assistant.web import render_message
+
+    ans = {"answer": "<script>x()</script> **bold** [1] [9]", "refused": False, "standalone_question": None, "notes": [],
+           "citations": [{"n": 1}]}
+    out = render_message(ans, 3)
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert '<a href="#src-3-1">[1]</a>' in out and "#src-3-9" not in out
+    assert "\\*\\*bold" in out
+
+
+def test_auth_rejects_unauthenticated_api_use(embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from assistant import Assistant, Settings
+    from assistant.web import auth_from_env
+
+    monkeypatch.setenv("ASSISTANT_AUTH", "ana:s3cret, bob:hunter2")
+    auth = auth_from_env()
+    assert auth == [("ana", "s3cret"), ("bob", "hunter2")]
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", corpus_dir=CORPUS), embedder=embedder)
+    assistant.ensure_ingested()
+    srv = start(assistant, auth=auth)
+    try:
+        import httpx
+
+        assert httpx.get(srv.url + "config", timeout=30).status_code in (401, 403)
+        with pytest.raises(Exception):
+            srv.client().predict("Who did Trump send to Moscow?", api_name="/ask")
+        with pytest.raises(Exception):
+            srv.client(auth=("ana", "wrong")).predict("Who did Trump send to Moscow?", api_name="/ask")
+        t0 = time.time()
+        result = srv.client(auth=("bob", "hunter2")).predict("Who did Trump send to Moscow?", api_name="/ask")
+        assert "Witkoff" in result["answer"], time.time() - t0
+    finally:
+        srv.app.close()
+
+
+def test_auth_from_env_rejects_malformed_value() -> None:
+    from assistant.settings import SettingsError
+    from assistant.web import auth_from_env
+
+    assert auth_from_env({}) is None
+    with pytest.raises(SettingsError, match="user:password"):
+        auth_from_env({"ASSISTANT_AUTH": "justaname"})
