@@ -74,12 +74,12 @@ def render_message(ans: dict[str, Any], turn: int) -> str:
 
     body = _MARKER.sub(link, _md_text(ans["answer"]))
     if ans["refused"]:
-        body = f'<div class="refusal">{body}</div>'
+        body = f'<div class="refusal">\n\n{body}\n\n</div>'
     if ans.get("standalone_question"):
         body += f'\n\n<div class="searched">Searched for: {html.escape(ans["standalone_question"])}</div>'
     for note in ans.get("notes") or []:
         body += f'\n\n<div class="note">{html.escape(note)}</div>'
-    return body
+    return f'<div class="answer">\n\n{body}\n\n</div>'
 
 
 def _marked(text: str, start: int, end: int) -> str:
@@ -278,7 +278,8 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                         sources = gr.HTML(render_sources(assistant, None, 0), elem_id="sources")
             with gr.Tab("Library"):
                 table = gr.Dataframe(library_rows(assistant), headers=["Title", "Date", "Chunks", "File"],
-                                     interactive=False, elem_id="library", wrap=True)
+                                     interactive=False, elem_id="library", wrap=True,
+                                     column_widths=["55%", "13%", "9%", "23%"])
                 upload_file = gr.File(label="Add an article (" + ", ".join(SUPPORTED) + ")", file_types=list(SUPPORTED),
                                       type="filepath", elem_id="upload")
                 upload_status = gr.Markdown(elem_id="upload-status")

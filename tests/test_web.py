@@ -166,3 +166,31 @@ def test_auth_from_env_rejects_malformed_value() -> None:
     assert auth_from_env({}) is None
     with pytest.raises(SettingsError, match="user:password"):
         auth_from_env({"ASSISTANT_AUTH": "justaname"})
+
+
+def test_llm_backend_streams_a_draft_then_the_verified_answer(make_assistant) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from scripted_llm import Reply, ScriptedLLM
+
+    def respond(body: dict[str, Any]) -> Reply:
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        blocks = re.findall(r"^\[(\d+)\] from \"[^\n]*\n(`{3,})text\n(.*?)\n\2$", user, re.S | re.M)
+        n = next(num for num, _, text in blocks if "five hours" in text)
+        return Reply(f"Putin sent Trump's envoys home after five hours of talks in the Kremlin [{n}].", piece=8)
+
+    llm = ScriptedLLM(respond)
+    assistant = make_assistant(llm="openai", openai_base_url=llm.url, model="scripted", timeout=10.0)
+    assistant.ensure_ingested()
+    srv = start(assistant)
+    try:
+        job = srv.client().submit("How long did the talks in the Kremlin last?", [], 6, [], api_name="/chat")
+        job.result(timeout=300)
+        bot_texts = [out[0][-1]["content"] for out in job.outputs() if out and out[0]]
+        flat = [t if isinstance(t, str) else " ".join(str(p.get("text", p)) for p in t) for t in bot_texts]
+        assert any("checking every citation" in t for t in flat), flat
+        assert "five hours" in flat[-1] and 'href="#src-0-1"' in flat[-1] and "checking every citation" not in flat[-1]
+        assert len(llm.seen) >= 1
+    finally:
+        srv.app.close()
+        llm.close()
