@@ -282,3 +282,37 @@ def extra_summary(scores: Sequence[QuestionScores]) -> dict[str, float | None]:
         "exact_match": mean(s.exact_match for s in scores),
     }
     return {k: (round(v, 4) if v is not None else None) for k, v in out.items()}
+
+
+# -- judge validation ------------------------------------------------------------------------------------
+
+
+def judge_validation(pairs: Sequence[dict[str, Any]], support: Support = supports) -> dict[str, Any]:
+    """Precision, recall, F1 and accuracy of a support judge on labelled pairs ({sentence, passage, label, kind}).
+
+    "Positive" means "the passage supports the sentence"; per-kind accuracy and the misjudged ids are listed too.
+    """
+    predicted = [support(p["sentence"], p["passage"]) for p in pairs]
+    labels = [bool(p["label"]) for p in pairs]
+    tp = sum(1 for y, p in zip(labels, predicted) if y and p)
+    fp = sum(1 for y, p in zip(labels, predicted) if not y and p)
+    fn = sum(1 for y, p in zip(labels, predicted) if y and not p)
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    f1 = 2 * precision * recall / (precision + recall) if precision and recall else None
+    kinds: dict[str, list[bool]] = {}
+    for pair, y, p in zip(pairs, labels, predicted):
+        kinds.setdefault(str(pair.get("kind", "?")), []).append(y == p)
+    return {
+        "n_pairs": len(pairs),
+        "n_supported": sum(labels),
+        "precision": None if precision is None else round(precision, 4),
+        "recall": None if recall is None else round(recall, 4),
+        "f1": None if f1 is None else round(f1, 4),
+        "accuracy": round(sum(y == p for y, p in zip(labels, predicted)) / len(pairs), 4) if pairs else None,
+        "by_kind": {k: {"n": len(v), "accuracy": round(sum(v) / len(v), 4)} for k, v in sorted(kinds.items())},
+        "errors": [
+            {"id": pair.get("id"), "kind": pair.get("kind"), "label": y, "predicted": p}
+            for pair, y, p in zip(pairs, labels, predicted) if y != p
+        ],
+    }
