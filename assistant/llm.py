@@ -22,6 +22,7 @@ from assistant.verify import ground
 log = logging.getLogger(__name__)
 UNVERIFIED_NOTE = "The model's answer could not be verified; showing the offline answer."
 RETRY_AFTER_CAP = 10.0
+RESTART = "\n(connection problem; retrying)\n"  # yielded by _generate when a partial draft is discarded
 RETRY_RESERVE = 250  # tokens kept free for the retry turn (previous answer excerpt + retry prompt)
 
 
@@ -143,7 +144,10 @@ class LLMAnswerer:
             pieces: list[str] = []
             try:
                 for piece in self._generate(inputs):
-                    pieces.append(piece)
+                    if piece is RESTART:
+                        pieces.clear()
+                    else:
+                        pieces.append(piece)
                     yield piece
             except LLMError as err:
                 log.warning("LLM answer failed: %s", err)
@@ -198,7 +202,7 @@ class LLMAnswerer:
                     raise err from None
                 log.warning("model call failed (%s); retry %d/%d in %.1f s", err, attempt + 1, s.max_retries, wait)
                 if started:
-                    yield "\n(connection problem; retrying)\n"
+                    yield RESTART
                 time.sleep(wait)
 
 
@@ -223,7 +227,7 @@ def render_passage(n: int, p: Passage) -> str:
     date = p.metadata.get("date") or p.metadata.get("published") or ""
     title = " ".join((p.title or p.source or p.doc_id).split()).replace('"', "'")
     return render("passage", n=str(n), title=title, dateline=f" ({date})" if date else "",
-                  fence="`" * max(3, longest + 1), text=p.text)
+                  fence="`" * max(3, longest + 1), text=p.text).strip()
 
 
 def answer_messages(inputs: dict[str, Any]) -> list[dict[str, str]]:

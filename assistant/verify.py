@@ -80,10 +80,10 @@ def best_quote(sentence: str, passage: Passage) -> tuple[int, int, Verdict] | No
     """The passage span (one sentence, or two adjacent) that best supports `sentence`."""
     spans = evidence(passage)
     options = spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
-    best: tuple[tuple[bool, float, int], int, int, Verdict] | None = None
+    best: tuple[tuple[bool, bool, float, int], int, int, Verdict] | None = None
     for s, e in options:
         v = judge(sentence, passage.text[s:e])
-        key = (v.supported, v.coverage, -(e - s))
+        key = (v.supported, v.supported and (s, e) in spans, v.coverage, -(e - s))
         if best is None or key > best[0]:
             best = (key, s, e, v)
     return None if best is None else (best[1], best[2], best[3])
@@ -110,7 +110,7 @@ def ground(text: str, numbered: Sequence[Passage], pool: Sequence[Passage] = ())
         if len(sentences) > 1 or sentences[0][1]:
             changes.append("kept only the refusal sentence, without citations")
         return Grounded(refusal, [], True, changes)
-    candidates = list(dict.fromkeys([*numbered, *pool]))
+    candidates = list({p.chunk_id: p for p in [*pool, *numbered]}.values())
     out = Grounded("", [], False, changes)
     keys: dict[tuple[str, int, int], int] = {}
     parts: list[str] = []

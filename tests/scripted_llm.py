@@ -84,7 +84,7 @@ class ScriptedLLM:
                 raw = self.rfile.read(length) if length else b"{}"
                 body = json.loads(raw or b"{}")
                 with outer.lock:
-                    outer.seen.append(Seen(self.path, dict(self.headers.items()), body, time.time()))
+                    outer.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time()))
                     reply = outer.script.pop(0) if outer.script else None
                 if reply is None:
                     reply = outer.responder(body) if outer.responder else Reply("The sources don't say.")
