@@ -199,7 +199,7 @@ def _parse_history(history: Any) -> list[tuple[str, str]]:
 def create_app(assistant: Assistant) -> gr.Blocks:
     """Build the web chat over an Assistant (does not serve it; see `launch`)."""
     settings = assistant.settings
-    lock = {"concurrency_id": "assistant", "concurrency_limit": 1}
+    lock: dict[str, Any] = {"concurrency_id": "assistant", "concurrency_limit": 1}
 
     def respond(message: str, chat: list[dict[str, Any]], turns: list[dict[str, Any]], top_k: int,
                 doc_ids: list[str] | None) -> Iterator[tuple[Any, ...]]:

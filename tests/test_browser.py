@@ -133,5 +133,16 @@ def test_answer_citation_followup_and_upload(page: Any, tmp_path: Path) -> None:
     assert "Lake Vostok Ferry" in active.inner_text() and "4,812" in active.locator("mark").first.inner_text()
     shot(page, "upload-answer.png")
 
+    count = page.locator("#chat .message").count()
+    page.locator("#chat .message.bot .answer").last.evaluate("el => { el.dataset.old = '1'; }")
+    page.click("#regenerate")
+    page.wait_for_function(
+        """n => { const m = document.querySelectorAll('#chat .message.bot');
+                  const a = m[m.length - 1].querySelector('.answer');
+                  return document.querySelectorAll('#chat .message').length === n && a && !a.dataset.old; }""",
+        arg=count, timeout=WAIT_MS,
+    )
+    assert "4,812" in page.locator("#chat .message.bot").last.inner_text()
+
     page.click("#clear")
     page.wait_for_function("() => document.querySelectorAll('#chat .message').length === 0", timeout=WAIT_MS)
