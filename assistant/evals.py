@@ -184,7 +184,7 @@ def build_report(
         "dataset": dataset,
         "summary": summary,
         "extra": extra_summary(scores),
-        "settings": {**settings.describe(), "rank_depth": str(RANK_DEPTH)},
+        "settings": {**settings.describe(), "store": "temporary folder", "rank_depth": str(RANK_DEPTH)},
         "questions": [_row(r, s) for r, s in zip(runs, scores)],
     }
 
@@ -313,6 +313,8 @@ def run_cli(args: argparse.Namespace, settings: Settings, *, out: TextIO | None 
             out.write(f"error: the baseline is for {baseline.get('dataset')}, not {report['dataset']}\n")
             return 2
         failures = check_baseline(report["summary"], baseline)
+        if baseline.get("settings", {}).get("llm") != report["settings"]["llm"]:
+            out.write(f"note: the baseline was recorded with llm={baseline['settings'].get('llm')}\n")
         for f in failures:
             out.write(f"REGRESSION {f}\n")
         out.write("baseline check: " + ("FAILED\n" if failures else "passed\n"))
