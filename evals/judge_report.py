@@ -1,7 +1,6 @@
 """Validate the offline support judge on evals/judge_pairs.jsonl and write evals/results/judge.json.
 
 Run from the repository root:  python -m evals.judge_report
-With OPENAI_BASE_URL or OPENAI_API_KEY set, --llm also asks the chat model and reports its agreement.
 """
 
 from __future__ import annotations
