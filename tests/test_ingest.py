@@ -61,7 +61,7 @@ def test_prune_removes_vanished_documents(make_assistant, backend, corpus_copy: 
 
 
 def test_collection_refuses_another_embedding_model(make_assistant, backend, embedder) -> None:
-    from assistant import Assistant, Settings
+    from assistant import Assistant
     from assistant.store import Store
 
     bot = make_assistant(**backend)
