@@ -81,13 +81,13 @@ class Assistant:
             show_progress=show_progress,
         )
 
-    def ensure_ingested(self) -> IngestReport | None:
+    def ensure_ingested(self, progress: Progress | None = None) -> IngestReport | None:
         """Ingest the corpus folder when the store is empty."""
         if self.store.records():
             return None
         if not self.settings.corpus_dir.is_dir():
             return None
-        return self.ingest()
+        return self.ingest(progress=progress, show_progress=False if progress else None)
 
     def rebuild(self) -> None:
         """Drop the collections (e.g. after changing the embedding model)."""
