@@ -49,6 +49,8 @@ class Retriever:
     def _bm25_index(self) -> _Bm25Index | None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+
         revision = self.store.revision()
         if self._bm25 is not None and self._bm25.revision == revision:
             return self._bm25
