@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from assistant.chunk import split_sentences
 from assistant.citations import answer_sentences, quote_citation
 from assistant.judge import Verdict, judge
+from assistant.lexical import content_terms
 from assistant.types import Citation, Passage
 
 REFUSAL = re.compile(r"^\W*the sources (?:don'?t|do not|doesn'?t) say", re.IGNORECASE)
@@ -22,6 +23,7 @@ INJECTION = re.compile(
     r"|\b(system prompt|you are now|as an ai|new instructions?|respond with|reply with|reply only|say only)\b",
     re.IGNORECASE,
 )
+MIN_TERMS = 2  # a sentence needs this many non-numeric content words to be checkable ("1 [1]." is not)
 _BRACKET = re.compile(r"\[([^\[\]\n]{0,24})\]")
 _NUM_LIST = re.compile(r"^\s*(?:(?:source|passage|ref\.?|doc)\s*)?\d{1,3}(?:\s*(?:[,;]|and|-|–)\s*\d{1,3})*\s*$", re.I)
 
@@ -116,6 +118,11 @@ def ground(text: str, numbered: Sequence[Passage], pool: Sequence[Passage] = ())
     parts: list[str] = []
     for i, (sentence, nums) in enumerate(sentences, start=1):
         label = f"sentence {i} (“{_short(sentence, 60)}”)"
+        if len({t for t in content_terms(sentence) if not t.isdigit()}) < MIN_TERMS:
+            out.removed += 1
+            out.first_removed = out.first_removed or sentence
+            changes.append(f"removed {label}: too little content to check")
+            continue
         valid: list[Passage] = []
         for n in dict.fromkeys(nums):
             if not 1 <= n <= len(numbered):

@@ -325,6 +325,8 @@ def test_ground_pure() -> None:
     assert g.text == "The meeting lasted five hours [1]. Witkoff and Kushner flew to Moscow [2]."
     assert [c.quote for c in g.citations] == ["The meeting lasted five hours.", "Witkoff and Kushner flew to Moscow on Tuesday."]
     assert g.citations[1].start == 100
+    g = ground("1 [1]. 2 [2]. Yes [1].", [a, b])
+    assert g.empty and g.removed == 3 and "too little content" in g.changes[0]
 
 
 def test_clean_markers_and_redact() -> None:
