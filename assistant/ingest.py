@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
 CHUNKER_VERSION = "sent-v1"
+BATCH_CHARS = 40_000  # documents are embedded and committed in groups of about this much text
 
 
 def chunker_id(settings: Settings) -> str:
@@ -26,23 +27,44 @@ def chunker_id(settings: Settings) -> str:
     return f"{CHUNKER_VERSION}/{settings.chunk_tokens}/{settings.chunk_overlap}"
 
 
+def index_documents(docs: Sequence[Document], store: Store, embedder: Embeddings, settings: Settings) -> int:
+    """Chunk, embed and commit documents together (one embedding pass, one commit); returns chunks written.
+
+    Order is the crash-safety protocol: chunks first (invisible until committed), then the
+    document records (the commit point), then stale chunks of older versions are swept.
+    """
+    if not docs:
+        return 0
+    chunked = [(doc, chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens)) for doc in docs]
+    texts = [f"{doc.title}\n{c.text}" for doc, chunks in chunked for c in chunks]
+    vectors = embedder.embed_documents(texts)
+    at = 0
+    for doc, chunks in chunked:
+        store.upsert_chunks(doc.content_hash, chunks, vectors[at : at + len(chunks)], {"title": doc.title, "source": doc.source})
+        at += len(chunks)
+    store.commit_docs(
+        [
+            (
+                DocRecord(
+                    doc_id=doc.doc_id,
+                    content_hash=doc.content_hash,
+                    n_chunks=len(chunks),
+                    title=doc.title,
+                    source=doc.source,
+                    chunker=chunker_id(settings),
+                    metadata=dict(doc.metadata),
+                ),
+                doc.text,
+            )
+            for doc, chunks in chunked
+        ]
+    )
+    return at
+
+
 def index_document(doc: Document, store: Store, embedder: Embeddings, settings: Settings) -> int:
     """Chunk, embed and commit one document; returns its number of chunks."""
-    chunks = chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens)
-    vectors = embedder.embed_documents([f"{doc.title}\n{c.text}" for c in chunks])
-    extra = {"title": doc.title, "source": doc.source}
-    store.upsert_chunks(doc.content_hash, chunks, vectors, extra)
-    record = DocRecord(
-        doc_id=doc.doc_id,
-        content_hash=doc.content_hash,
-        n_chunks=len(chunks),
-        title=doc.title,
-        source=doc.source,
-        chunker=chunker_id(settings),
-        metadata=dict(doc.metadata),
-    )
-    store.commit_doc(record, doc.text)
-    return len(chunks)
+    return index_documents([doc], store, embedder, settings)
 
 
 def sweep_orphans(store: Store) -> int:
@@ -88,6 +110,8 @@ def ingest(
     by_hash = {r.content_hash: r.doc_id for r in records.values()}
     files = list(iter_files(paths))
     seen: set[str] = set()
+    pending: list[Document] = []
+    pending_bytes = 0
     hide = not _is_tty() if show_progress is None else not show_progress
     bar = tqdm(total=len(files), unit="file", desc="ingest", disable=hide)
     for done, (path, root) in enumerate(files, start=1):
@@ -120,15 +144,22 @@ def ingest(
         current = records.get(doc.doc_id)
         if current and current.content_hash == doc.content_hash and current.chunker == chunker_id(settings):
             report.unchanged += 1
+            bar.update(1)
         else:
-            index_document(doc, store, embedder, settings)
             if current:
                 by_hash.pop(current.content_hash, None)
                 report.updated += 1
             else:
                 report.added += 1
             by_hash[doc.content_hash] = doc.doc_id
-        bar.update(1)
+            pending.append(doc)
+            pending_bytes += len(doc.text)
+            if pending_bytes >= BATCH_CHARS:
+                index_documents(pending, store, embedder, settings)
+                bar.update(len(pending))
+                pending, pending_bytes = [], 0
+    index_documents(pending, store, embedder, settings)
+    bar.update(len(pending))
     bar.close()
     if progress:
         progress(len(files), len(files), "done")

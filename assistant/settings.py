@@ -64,8 +64,8 @@ class Settings:
     max_retries: int = 2
     context_window: int = 16000
     answer_tokens: int = 800
-    chunk_tokens: int = 160
-    chunk_overlap: int = 32
+    chunk_tokens: int = 96
+    chunk_overlap: int = 16
     top_k: int = 6
     max_question_chars: int = 2000
     max_file_bytes: int = 20 * 1024 * 1024
@@ -129,8 +129,8 @@ class Settings:
             "timeout": _env_float(env, "ASSISTANT_TIMEOUT", 30.0, 0.1, 600.0),
             "max_retries": _env_int(env, "ASSISTANT_MAX_RETRIES", 2, 0, 10),
             "context_window": _env_int(env, "ASSISTANT_CONTEXT_WINDOW", 16000, 512, 2_000_000),
-            "chunk_tokens": _env_int(env, "ASSISTANT_CHUNK_TOKENS", 160, 32, 2000),
-            "chunk_overlap": _env_int(env, "ASSISTANT_CHUNK_OVERLAP", 32, 0, 999),
+            "chunk_tokens": _env_int(env, "ASSISTANT_CHUNK_TOKENS", 96, 32, 2000),
+            "chunk_overlap": _env_int(env, "ASSISTANT_CHUNK_OVERLAP", 16, 0, 999),
             "top_k": _env_int(env, "ASSISTANT_TOP_K", 6, 1, 50),
         }
         known = {f.name for f in fields(cls)}

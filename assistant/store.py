@@ -199,17 +199,38 @@ class Store:
 
     def commit_doc(self, record: DocRecord, text: str) -> None:
         """Make a document version visible (the commit point), then sweep its stale chunks."""
-        meta = {
-            "doc_id": record.doc_id,
-            "content_hash": record.content_hash,
-            "n_chunks": record.n_chunks,
-            "title": record.title,
-            "source": record.source,
-            "chunker": record.chunker,
-            "extra": json.dumps(record.metadata, sort_keys=True),
-        }
-        self._call(self.docs.upsert, ids=[record.doc_id], embeddings=[[1.0]], documents=[text], metadatas=[meta])
-        self.delete_stale(record.doc_id, record.content_hash)
+        self.commit_docs([(record, text)])
+
+    def commit_docs(self, items: Sequence[tuple[DocRecord, str]]) -> None:
+        """Commit several document versions in one write, then sweep their stale chunks."""
+        if not items:
+            return
+        metas = [
+            {
+                "doc_id": r.doc_id,
+                "content_hash": r.content_hash,
+                "n_chunks": r.n_chunks,
+                "title": r.title,
+                "source": r.source,
+                "chunker": r.chunker,
+                "extra": json.dumps(r.metadata, sort_keys=True),
+            }
+            for r, _ in items
+        ]
+        self._call(
+            self.docs.upsert,
+            ids=[r.doc_id for r, _ in items],
+            embeddings=[[1.0]] * len(items),
+            documents=[t for _, t in items],
+            metadatas=metas,
+        )
+        keep = {r.doc_id: r.content_hash for r, _ in items}
+        ids = list(keep)
+        where: dict[str, Any] = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
+        found = self._call(self.chunks.get, where=where, include=["metadatas"])
+        stale = [cid for cid, m in zip(found["ids"], found["metadatas"]) if keep.get(str(m["doc_id"])) != m["doc_hash"]]
+        for at in range(0, len(stale), 1000):
+            self._call(self.chunks.delete, ids=stale[at : at + 1000])
         self._bump()
 
     def delete_stale(self, doc_id: str, keep_hash: str | None) -> int:
