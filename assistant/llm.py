@@ -86,9 +86,13 @@ class LLMAnswerer:
         self.backend = f"openai:{settings.model}"
         self._key = settings.openai_api_key
         self.encoding = encoding_for_model(settings.model)
+        from pydantic import SecretStr
+
+        options: dict[str, Any] = {"max_tokens": settings.answer_tokens}  # sent as max_completion_tokens
         self.chat = ChatOpenAI(
-            model=settings.model, base_url=settings.openai_base_url, api_key=settings.openai_api_key or "not-needed",
-            temperature=settings.temperature, timeout=settings.timeout, max_retries=0, max_tokens=settings.answer_tokens,
+            model=settings.model, base_url=settings.openai_base_url,
+            api_key=SecretStr(settings.openai_api_key or "not-needed"),  # a dummy when only a base URL is set
+            temperature=settings.temperature, timeout=settings.timeout, max_retries=0, **options,
         )
         self.answer_chain = RunnableLambda(answer_messages) | self.chat | StrOutputParser()
         self.condense_chain = RunnableLambda(condense_messages) | self.chat | StrOutputParser()
