@@ -138,13 +138,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from assistant.types import Answer
 
                 final = None
+                drafted = False
                 for event in bot.stream(args.question, top_k=args.top_k, doc_ids=args.doc):
                     if isinstance(event, Answer):
                         final = event
                     else:
+                        drafted = True
                         print(event, end="", flush=True)  # noqa: T201
-                if final is not None and final.backend != "extractive":
-                    print("\n\n--- verified answer ---")  # noqa: T201
+                if drafted and final is not None:
+                    label = "verified answer" if final.backend != "extractive" else "offline answer"
+                    print(f"\n\n--- {label} ---")  # noqa: T201
                 _print_answer(final)
                 return 0
             ans = bot.answer(args.question, top_k=args.top_k, doc_ids=args.doc)

@@ -129,6 +129,7 @@ class Settings:
             "timeout": _env_float(env, "ASSISTANT_TIMEOUT", 30.0, 0.1, 600.0),
             "max_retries": _env_int(env, "ASSISTANT_MAX_RETRIES", 2, 0, 10),
             "context_window": _env_int(env, "ASSISTANT_CONTEXT_WINDOW", 16000, 512, 2_000_000),
+            "answer_tokens": _env_int(env, "ASSISTANT_ANSWER_TOKENS", 800, 16, 32000),
             "chunk_tokens": _env_int(env, "ASSISTANT_CHUNK_TOKENS", 96, 32, 2000),
             "chunk_overlap": _env_int(env, "ASSISTANT_CHUNK_OVERLAP", 16, 0, 999),
             "top_k": _env_int(env, "ASSISTANT_TOP_K", 6, 1, 50),
