@@ -6,8 +6,6 @@ from assistant.citations import answer_sentences, verify
 from assistant.judge import supports
 from tests.conftest import SEED
 
-SEED_TEXT = None
-
 
 @pytest.fixture(scope="module")
 def bot(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
