@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from assistant.chunk import split_sentences
 from assistant.types import Answer, Citation, Passage
@@ -95,18 +94,3 @@ def verify(answer: Answer, documents: dict[str, str] | None = None) -> list[str]
     if not answer.refused and not answer.citations:
         problems.append("answer has no citations")
     return problems
-
-
-def renumber(text: str, citations: Sequence[Citation]) -> tuple[str, list[Citation]]:
-    """Renumber citations 1..k in order of first appearance; drop unused ones."""
-    order: list[int] = []
-    for n in markers(text):
-        if n not in order:
-            order.append(n)
-    mapping = {old: new for new, old in enumerate(order, start=1)}
-    by_n = {c.n: c for c in citations}
-    text = MARKER.sub(lambda m: f"[{mapping.get(int(m.group(1)), int(m.group(1)))}]", normalize_markers(text))
-    new = [
-        Citation(**{**by_n[old].__dict__, "n": mapping[old]}) for old in order if old in by_n
-    ]
-    return text, new

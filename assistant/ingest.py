@@ -62,11 +62,6 @@ def index_documents(docs: Sequence[Document], store: Store, embedder: Embeddings
     return at
 
 
-def index_document(doc: Document, store: Store, embedder: Embeddings, settings: Settings) -> int:
-    """Chunk, embed and commit one document; returns its number of chunks."""
-    return index_documents([doc], store, embedder, settings)
-
-
 def sweep_orphans(store: Store) -> int:
     """Delete chunks that belong to no committed document version (left by a crash)."""
     records = store.records()

@@ -160,10 +160,6 @@ class Store:
         self._chunks = self._docs = None
         self._records = None
 
-    def heartbeat(self) -> None:
-        """Raise StoreUnavailable when the server is down."""
-        self._call(self._client.heartbeat)
-
     # -- revision: changes whenever a document is committed or removed ---------------------------
 
     def revision(self) -> str:
@@ -197,10 +193,6 @@ class Store:
                 ],
             )
 
-    def commit_doc(self, record: DocRecord, text: str) -> None:
-        """Make a document version visible (the commit point), then sweep its stale chunks."""
-        self.commit_docs([(record, text)])
-
     def commit_docs(self, items: Sequence[tuple[DocRecord, str]]) -> None:
         """Commit several document versions in one write, then sweep their stale chunks."""
         if not items:
@@ -233,21 +225,12 @@ class Store:
             self._call(self.chunks.delete, ids=stale[at : at + 1000])
         self._bump()
 
-    def delete_stale(self, doc_id: str, keep_hash: str | None) -> int:
-        """Delete chunks of `doc_id` whose hash is not `keep_hash` (all of them when None)."""
-        where: dict[str, Any] = {"doc_id": doc_id}
-        if keep_hash is not None:
-            where = {"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": keep_hash}}]}
-        found = self._call(self.chunks.get, where=where, include=[])
-        ids = found["ids"]
-        if ids:
-            self._call(self.chunks.delete, ids=ids)
-        return len(ids)
-
     def remove_doc(self, doc_id: str) -> None:
         """Remove a document: its record first (so it vanishes at once), then its chunks."""
         self._call(self.docs.delete, ids=[doc_id])
-        self.delete_stale(doc_id, None)
+        ids = self._call(self.chunks.get, where={"doc_id": doc_id}, include=[])["ids"]
+        if ids:
+            self._call(self.chunks.delete, ids=ids)
         self._bump()
 
     # -- reads -------------------------------------------------------------------------------
@@ -278,14 +261,9 @@ class Store:
         docs = got["documents"] or []
         return str(docs[0]) if docs else None
 
-    def count_chunks(self, doc_id: str | None = None, doc_hash: str | None = None) -> int:
-        """Number of stored chunks, optionally of one document (version)."""
-        if doc_id is None:
-            return int(self._call(self.chunks.count))
-        where: dict[str, Any] = {"doc_id": doc_id}
-        if doc_hash is not None:
-            where = {"$and": [{"doc_id": doc_id}, {"doc_hash": doc_hash}]}
-        return len(self._call(self.chunks.get, where=where, include=[])["ids"])
+    def count_chunks(self) -> int:
+        """Number of stored chunks (committed or not)."""
+        return int(self._call(self.chunks.count))
 
     def iter_chunks(self, page: int = 5000) -> Iterator[StoredChunk]:
         """Every stored chunk (committed or not), page by page."""
