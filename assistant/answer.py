@@ -16,7 +16,7 @@ from assistant.ingest import Progress, ingest
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
 from assistant.store import Store
-from assistant.types import Answer, IngestReport
+from assistant.types import Answer, Citation, IngestReport, Passage
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -99,6 +99,12 @@ class Assistant:
 
     # -- answer ----------------------------------------------------------------------------------
 
+    def offline_answer(
+        self, question: str, passages: Sequence[Passage], context: str = ""
+    ) -> tuple[str, list[Citation], bool]:
+        """The extractive answer: the offline default and every fallback from the LLM path."""
+        return extractive.compose(question, passages, context=context, similarity=self.sentence_similarity)
+
     def sentence_similarity(self, question: str, sentences: Sequence[str]) -> list[float]:
         """Cosine similarity of the question to each sentence (sentence vectors are cached)."""
         import numpy as np
@@ -118,7 +124,7 @@ class Assistant:
         if self._llm is None and self.settings.llm == "openai":
             from assistant.llm import LLMAnswerer
 
-            self._llm = LLMAnswerer(self.settings)
+            self._llm = LLMAnswerer(self.settings, offline=self.offline_answer)
         return self._llm
 
     def answer(
@@ -154,6 +160,8 @@ class Assistant:
         else:
             standalone, context = condense(question, history)
         search_text = f"{standalone} {context}".strip() if context else standalone
+        # The offline rule keeps a follow-up's own words and passes the conversation as context.
+        offline_question = question if context else standalone
         t1 = time.perf_counter()
         passages = self.retriever.search(search_text, top_k or self.settings.top_k, doc_ids)
         timings["retrieve_s"] = time.perf_counter() - t1
@@ -168,9 +176,7 @@ class Assistant:
             assert result is not None
             result.question = question
         else:
-            text, citations, refused = extractive.compose(
-                question, passages, context=context, similarity=self.sentence_similarity
-            )
+            text, citations, refused = self.offline_answer(offline_question, passages, context)
             result = Answer(question, text, refused, citations, list(passages), backend="extractive")
         result.standalone_question = standalone if standalone != question else None
         timings["answer_s"] = time.perf_counter() - t2
@@ -179,7 +185,7 @@ class Assistant:
         problems = verify(result)
         if problems:  # never show an answer whose citations do not check out
             log.warning("answer failed verification: %s", "; ".join(problems))
-            text, citations, refused = extractive.compose(standalone, passages, context=context)
+            text, citations, refused = self.offline_answer(offline_question, passages, context)
             result = Answer(
                 question, text, refused, citations, list(passages), backend="extractive",
                 standalone_question=result.standalone_question, timings=result.timings,

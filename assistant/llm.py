@@ -7,22 +7,22 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from assistant import extractive
 from assistant.condense import History, condense
 from assistant.lexical import content_terms
 from assistant.prompts import render
 from assistant.settings import Settings
 from assistant.tokens import encoding_for_model
-from assistant.types import Answer, Passage
+from assistant.types import Answer, Citation, Passage
 from assistant.verify import ground
 
 log = logging.getLogger(__name__)
 UNVERIFIED_NOTE = "The model's answer could not be verified; showing the offline answer."
 RETRY_AFTER_CAP = 10.0
 RESTART = "\n(connection problem; retrying)\n"  # yielded by _generate when a partial draft is discarded
+Offline = Callable[[str, Sequence[Passage], str], tuple[str, list[Citation], bool]]
 RETRY_RESERVE = 250  # tokens kept free for the retry turn (previous answer excerpt + retry prompt)
 
 
@@ -76,13 +76,17 @@ def classify(exc: BaseException, key: str | None) -> LLMError:
 class LLMAnswerer:
     """Answers from numbered passages with an OpenAI-compatible chat model, then verifies every citation."""
 
-    def __init__(self, settings: Settings) -> None:
-        """Build the chat model and chains from settings (no network until used)."""
+    def __init__(self, settings: Settings, *, offline: Offline) -> None:
+        """Build the chat model and chains from settings (no network until used).
+
+        `offline(question, passages, context)` gives the answer shown when the model fails.
+        """
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.runnables import RunnableLambda
         from langchain_openai import ChatOpenAI
 
         self.settings = settings
+        self.offline = offline
         self.backend = f"openai:{settings.model}"
         self._key = settings.openai_api_key
         self.encoding = encoding_for_model(settings.model)
@@ -175,7 +179,7 @@ class LLMAnswerer:
     def _fallback(
         self, question: str, passages: Sequence[Passage], context: str, notes: list[str], changes: list[str], note: str
     ) -> Answer:
-        text, citations, refused = extractive.compose(question, passages, context=context)
+        text, citations, refused = self.offline(question, passages, context)
         return Answer(question, text, refused, citations, list(passages), backend="extractive",
                       notes=[*notes, note], changes=changes)
 
