@@ -54,15 +54,19 @@ def load_file(path: Path, root: Path | None = None, *, max_bytes: int = MAX_FILE
             raise LoadError(f"symlink points outside the corpus folder (to {target}); not followed")
     if not path.exists():
         raise LoadError("file not found")
+    check_file(suffix, path.stat().st_size, max_bytes)
+    data = path.read_bytes()
+    return parse_bytes(data, suffix, doc_id_for(path, root), str(path))
+
+
+def check_file(suffix: str, size: int, max_bytes: int = MAX_FILE_BYTES) -> None:
+    """Reject a file by its type or size before reading it (raises LoadError)."""
     if suffix not in SUPPORTED:
         raise LoadError(f"unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED)}")
-    size = path.stat().st_size
     if size == 0:
         raise LoadError("empty file")
     if size > max_bytes:
         raise LoadError(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
-    data = path.read_bytes()
-    return parse_bytes(data, suffix, doc_id_for(path, root), str(path))
 
 
 def parse_bytes(data: bytes, suffix: str, doc_id: str, source: str) -> Document:

@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.answer import Assistant, QuestionError
-from assistant.load import SUPPORTED, LoadError
+from assistant.load import SUPPORTED, LoadError, check_file
 from assistant.settings import Settings, SettingsError
 from assistant.types import Answer
 
@@ -145,13 +145,7 @@ def save_upload(assistant: Assistant, path: Path, progress: Any = None) -> str:
     settings = assistant.settings
     name = safe_filename(path.name)
     suffix = Path(name).suffix
-    if suffix not in SUPPORTED:
-        raise LoadError(f"unsupported file type {suffix or '(none)'}; upload one of {', '.join(SUPPORTED)}")
-    size = path.stat().st_size
-    if size == 0:
-        raise LoadError("the file is empty")
-    if size > settings.max_file_bytes:
-        raise LoadError(f"the file is {size / 1e6:.1f} MB, over the {settings.max_file_bytes / 1e6:.0f} MB limit")
+    check_file(suffix, path.stat().st_size, settings.max_file_bytes)
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     target, i = settings.uploads_dir / name, 1
     data = path.read_bytes()
@@ -328,13 +322,14 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_br
     """Build the Assistant, ingest corpus/ on first start (with progress), and serve the chat until stopped."""
     auth = auth_from_env()
     assistant = Assistant(settings)
-    if not assistant.store.records() and settings.corpus_dir.is_dir():
-        print(f"First start: ingesting {settings.corpus_dir} …", flush=True)  # noqa: T201
 
-        def show(done: int, total: int, name: str) -> None:
-            print(f"  [{done}/{total}] {name}", flush=True)  # noqa: T201
+    def show(done: int, total: int, name: str) -> None:
+        if done == 0:
+            print(f"First start: ingesting {settings.corpus_dir} …", flush=True)  # noqa: T201
+        print(f"  [{done}/{total}] {name}", flush=True)  # noqa: T201
 
-        report = assistant.ingest(progress=show, show_progress=False)
+    report = assistant.ensure_ingested(progress=show)
+    if report is not None:
         print(f"Ingested: added {report.added}, skipped {len(report.skipped)}; {report.chunks_total} chunks.", flush=True)  # noqa: T201
     print(f"Backend: {settings.describe()['llm']}; login {'required' if auth else 'off'}.", flush=True)  # noqa: T201
     launch(create_app(assistant), host, port, auth=auth, open_browser=open_browser)
