@@ -68,7 +68,7 @@ def main() -> None:
     runs = [("folder", {})]
     server = None
     if not args.no_server:
-        server = ChromaServer(work / "server")
+        server = ChromaServer(work / "server").start()
         runs.append(("server", {"chroma_url": server.url}))
     for name, extra in runs:
         bot = Assistant(settings.with_(**extra), embedder=embedder)

@@ -6,13 +6,10 @@ import json
 import os
 import platform
 import resource
-import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
+
+from scripts.servers import ChromaServer  # noqa: F401 - re-exported for the benchmarks
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -49,31 +46,3 @@ def write(name: str, data: dict[str, object]) -> Path:
     path.write_text(json.dumps({"machine": machine(), **data}, indent=2) + "\n")
     print(f"wrote {path}")
     return path
-
-
-class ChromaServer:
-    """`chroma run` in a folder on a free loopback port."""
-
-    def __init__(self, path: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        exe = Path(sys.executable).parent / "chroma"
-        self.proc = subprocess.Popen(
-            [str(exe) if exe.exists() else shutil.which("chroma") or "chroma", "run", "--path", str(path),
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1)
-                return
-            except Exception:
-                time.sleep(0.2)
-        raise RuntimeError("chroma server did not start")
-
-    def stop(self) -> None:
-        """Stop the server."""
-        self.proc.terminate()
-        self.proc.wait(10)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import free_port, stop_process, wait_http  # noqa: E402
 
 CACHE = Path(os.environ.get("ASSISTANT_TEST_CACHE") or Path.home() / ".cache" / "assistant-tests")
 # Gemma turns; system text goes into the first user turn (Gemma has no system role).
@@ -47,13 +47,6 @@ def template_path() -> Path:
     return path
 
 
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class LlamaServer:
     """A llama-server child process on 127.0.0.1; `url` is its OpenAI base URL."""
 
@@ -73,28 +66,16 @@ class LlamaServer:
         """Start the server and wait until /health answers."""
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"llama-server exited with {self.proc.returncode}; see {self.log}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
+        if wait_http(f"http://127.0.0.1:{self.port}/health", wait, self.proc):
+            return self
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"llama-server exited with {self.proc.returncode}; see {self.log}")
         self.stop()
         raise RuntimeError(f"llama-server did not become healthy in {wait:.0f} s; see {self.log}")
 
     def stop(self) -> None:
         """Stop the child process."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 def main() -> int:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +15,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_LLM", "ASSISTANT_CHROMA_URL", "ASSISTANT_DATA_DIR"):
     os.environ.pop(var, None)
+
+from scripts.servers import ChromaServer, free_port  # noqa: E402,F401 - free_port is used by test modules
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -45,50 +43,6 @@ def embedder():  # type: ignore[no-untyped-def]
     from assistant.embed import LocalEmbeddings
 
     return LocalEmbeddings()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _chroma_bin() -> str:
-    exe = Path(sys.executable).parent / "chroma"
-    return str(exe) if exe.exists() else (shutil.which("chroma") or "chroma")
-
-
-class ChromaServer:
-    """A real `chroma run` server in a temp folder; can be stopped and started again."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [_chroma_bin(), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1).read()
-                return
-            except Exception:
-                time.sleep(0.2)
-        raise RuntimeError("chroma server did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 @pytest.fixture(scope="session")
