@@ -74,10 +74,6 @@ def evidence(passage: Passage) -> list[tuple[int, int]]:
     return [(s, e) for s, e in split_sentences(passage.text) if not INJECTION.search(passage.text[s:e])]
 
 
-def _evidence_text(passage: Passage) -> str:
-    return " ".join(passage.text[s:e] for s, e in evidence(passage))
-
-
 def best_quote(sentence: str, passage: Passage) -> tuple[int, int, Verdict] | None:
     """The passage span (one sentence, or two adjacent) that best supports `sentence`."""
     spans = evidence(passage)
@@ -113,6 +109,7 @@ def ground(text: str, numbered: Sequence[Passage], pool: Sequence[Passage] = ())
             changes.append("kept only the refusal sentence, without citations")
         return Grounded(refusal, [], True, changes)
     candidates = list({p.chunk_id: p for p in [*pool, *numbered]}.values())
+    evidence_text = {p.chunk_id: " ".join(p.text[s:e] for s, e in evidence(p)) for p in candidates}
     out = Grounded("", [], False, changes)
     keys: dict[tuple[str, int, int], int] = {}
     parts: list[str] = []
@@ -127,13 +124,13 @@ def ground(text: str, numbered: Sequence[Passage], pool: Sequence[Passage] = ())
         for n in dict.fromkeys(nums):
             if not 1 <= n <= len(numbered):
                 changes.append(f"{label}: removed [{n}], no such passage")
-            elif judge(sentence, _evidence_text(numbered[n - 1])).supported:
+            elif judge(sentence, evidence_text[numbered[n - 1].chunk_id]).supported:
                 valid.append(numbered[n - 1])
             else:
                 changes.append(f"{label}: removed [{n}], which does not support it")
         changed = len(valid) != len(set(nums))
         if not valid:
-            scored = [(judge(sentence, _evidence_text(p)), p) for p in candidates]
+            scored = [(judge(sentence, evidence_text[p.chunk_id]), p) for p in candidates]
             supported = [(v.coverage, -k, p) for k, (v, p) in enumerate(scored) if v.supported]
             if supported:
                 best = max(supported, key=lambda x: (x[0], x[1]))[2]
