@@ -89,16 +89,19 @@ class Retriever:
         docs, scores = index.model.retrieve([terms], k=k, show_progress=False, weight_mask=mask)  # type: ignore[attr-defined]
         return [index.ids[int(i)] for i, s in zip(docs[0], scores[0]) if s > 0]
 
-    def dense(self, question: str, n: int, doc_ids: Sequence[str] | None = None) -> list[StoredChunk]:
-        """Committed chunks ranked by embedding similarity."""
-        records = self.store.records()
+    def dense(
+        self, question: str, n: int, doc_ids: Sequence[str] | None = None, *, records: dict[str, DocRecord] | None = None
+    ) -> list[StoredChunk]:
+        """Committed chunks ranked by embedding similarity (`records`: the store's, if already read)."""
+        records = self.store.records() if records is None else records
         hits = self.store.dense_search(self.embedder.embed_query(question), n, doc_ids)
         return [h for h in hits if h.doc_id in records and records[h.doc_id].content_hash == h.doc_hash]
 
     def search(self, question: str, k: int = 6, doc_ids: Sequence[str] | None = None) -> list[Passage]:
         """Top-k passages for a question, optionally only from some documents."""
         n = max(self.candidates, k * 3)
-        dense_hits = self.dense(question, n, doc_ids)
+        records = self.store.records()
+        dense_hits = self.dense(question, n, doc_ids, records=records)
         dense_ids = [h.chunk_id for h in dense_hits]
         bm25_ids = self.bm25(question, n, doc_ids)
         fused = rrf([dense_ids, bm25_ids])
@@ -106,7 +109,6 @@ class Retriever:
         known = {h.chunk_id: h for h in dense_hits}
         missing = [cid for cid in top if cid not in known]
         known.update({c.chunk_id: c for c in self.store.get_chunks(missing)})
-        records = self.store.records()
         passages = []
         for cid in top:
             chunk = known.get(cid)
