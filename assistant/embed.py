@@ -34,6 +34,7 @@ class LocalEmbeddings(Embeddings):
 
         self.batch_size = batch_size
         self.max_tokens = max_tokens
+        self._queries: dict[str, list[float]] = {}
         self._tokenizer = Tokenizer.from_file(str(_TOKENIZER))
         self._tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer.no_padding()
@@ -81,8 +82,12 @@ class LocalEmbeddings(Embeddings):
         return out
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed one query."""
-        return self._embed_batch([text or " "])[0]
+        """Embed one query (recent queries are cached: retrieval and answer ranking embed the same question)."""
+        vector = self._queries.pop(text, None) or self._embed_batch([text or " "])[0]
+        self._queries[text] = vector
+        if len(self._queries) > 256:
+            self._queries.pop(next(iter(self._queries)))
+        return list(vector)
 
 
 def make_embeddings(settings: Settings) -> Embeddings:
