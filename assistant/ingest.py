@@ -73,8 +73,7 @@ def sweep_orphans(store: Store) -> int:
         for c in store.iter_chunks()
         if c.doc_id not in records or records[c.doc_id].content_hash != c.doc_hash
     ]
-    for at in range(0, len(orphans), 1000):
-        store.chunks.delete(ids=orphans[at : at + 1000])
+    store.delete_chunks(orphans)
     if orphans:
         log.info("removed %d orphan chunks left by an interrupted ingest", len(orphans))
     return len(orphans)

@@ -220,18 +220,21 @@ class Store:
         ids = list(keep)
         where: dict[str, Any] = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
         found = self._call(self.chunks.get, where=where, include=["metadatas"])
-        stale = [cid for cid, m in zip(found["ids"], found["metadatas"]) if keep.get(str(m["doc_id"])) != m["doc_hash"]]
-        for at in range(0, len(stale), 1000):
-            self._call(self.chunks.delete, ids=stale[at : at + 1000])
+        self.delete_chunks(
+            [cid for cid, m in zip(found["ids"], found["metadatas"]) if keep.get(str(m["doc_id"])) != m["doc_hash"]]
+        )
         self._bump()
 
     def remove_doc(self, doc_id: str) -> None:
         """Remove a document: its record first (so it vanishes at once), then its chunks."""
         self._call(self.docs.delete, ids=[doc_id])
-        ids = self._call(self.chunks.get, where={"doc_id": doc_id}, include=[])["ids"]
-        if ids:
-            self._call(self.chunks.delete, ids=ids)
+        self.delete_chunks(self._call(self.chunks.get, where={"doc_id": doc_id}, include=[])["ids"])
         self._bump()
+
+    def delete_chunks(self, ids: Sequence[str]) -> None:
+        """Delete chunks by id, in batches."""
+        for at in range(0, len(ids), 1000):
+            self._call(self.chunks.delete, ids=list(ids[at : at + 1000]))
 
     # -- reads -------------------------------------------------------------------------------
 
