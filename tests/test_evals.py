@@ -161,6 +161,20 @@ def test_cli_eval_on_an_external_dataset(
     assert not (tmp_path / ".assistant").exists()  # the user's data dir is never touched
 
 
+def test_cli_eval_with_no_arguments_runs_the_golden_set_and_passes_the_gate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant.cli import main
+
+    monkeypatch.chdir(ROOT)  # `assistant eval` defaults: evals/golden.jsonl on corpus/, gate evals/baseline.json
+    assert main(["eval", "--check-baseline", "--report", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for key in SUMMARY_KEYS:
+        assert key in out, key
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["summary"]["n_questions"] == len(load_dataset(GOLDEN))
+
+
 def _args(**kw: Any) -> argparse.Namespace:
     values = {"dataset": None, "corpus": None, "limit": None, "report": None, "check_baseline": False,
               "update_baseline": False}
