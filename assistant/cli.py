@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 EPILOG = """\
 Configuration comes from environment variables (see the README's table), e.g.
@@ -92,8 +93,28 @@ def _print_answer(ans: object) -> None:
             print(f"      “{' '.join(c.quote.split())}”")  # noqa: T201
 
 
+def _interrupted(bot: Any, before: dict[str, str] | None) -> str:
+    """The one line printed on Ctrl-C: how many documents this run committed (they are kept)."""
+    if bot is None or before is None:
+        return "Interrupted."
+    try:
+        now = {doc_id: r.content_hash for doc_id, r in bot.store.records().items()}
+    except Exception:  # noqa: BLE001 - the count is a courtesy; the store stays consistent either way
+        return "Interrupted; run the same command again to continue."
+    n = sum(1 for doc_id, h in now.items() if before.get(doc_id) != h)
+    return f"Interrupted: {n} documents committed; run the same command again to continue."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code."""
+    """Run the CLI; returns the exit code (130 after Ctrl-C, with one line instead of a traceback)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)  # noqa: T201
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from assistant.answer import Assistant, QuestionError
     from assistant.settings import Settings, SettingsError
     from assistant.store import StoreError
@@ -103,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 2
+    bot: Assistant | None = None
+    before: dict[str, str] | None = None
     try:
         settings = Settings.from_env()
         if args.command == "ask":
@@ -121,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ingest":
             if args.rebuild:
                 bot.rebuild()
+            before = {doc_id: r.content_hash for doc_id, r in bot.store.records().items()}
             report = bot.ingest(args.paths or None, prune=args.prune)
             if args.json:
                 print(json.dumps(report.to_dict(), indent=2))  # noqa: T201
@@ -160,6 +184,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)  # noqa: T201
+        print(_interrupted(bot, before), file=sys.stderr)  # noqa: T201
         return 130
     return 2
