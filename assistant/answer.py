@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import extractive
+from assistant.bm25 import Bm25Index, index_folder
 from assistant.citations import verify
 from assistant.condense import History, condense
 from assistant.ingest import Progress, ingest
@@ -60,7 +61,8 @@ class Assistant:
         self.embedder = embedder or make_embeddings(self.settings)
         self.store = store or Store(self.settings)
         self.store.open(embeddings_name(self.embedder))
-        self.retriever = Retriever(self.store, self.embedder)
+        self.bm25 = Bm25Index(index_folder(self.settings.data_dir, self.store.location, self.settings.collection))
+        self.retriever = Retriever(self.store, self.embedder, self.bm25)
         self._llm: Any = None
         self._sentence_vectors: dict[str, Any] = {}
 
@@ -78,7 +80,7 @@ class Assistant:
         targets = [Path(p) for p in (paths or [self.settings.corpus_dir])]
         return ingest(
             targets, self.store, self.embedder, self.settings, prune=prune, progress=progress,
-            show_progress=show_progress,
+            show_progress=show_progress, bm25=self.bm25,
         )
 
     def ensure_ingested(self, progress: Progress | None = None) -> IngestReport | None:
@@ -95,7 +97,7 @@ class Assistant:
 
         self.store.drop()
         self.store.open(embeddings_name(self.embedder))
-        self.retriever = Retriever(self.store, self.embedder)
+        self.retriever = Retriever(self.store, self.embedder, self.bm25)
 
     # -- answer ----------------------------------------------------------------------------------
 

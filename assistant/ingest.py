@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from assistant.bm25 import Bm25Index, Row
 from assistant.chunk import chunk_document
 from assistant.load import SUPPORTED, LoadError, iter_files, load_file
 from assistant.settings import Settings
 from assistant.store import DocRecord, Store
 from assistant.tokens import count_tokens
-from assistant.types import Document, IngestReport
+from assistant.types import Chunk, Document, IngestReport
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
 CHUNKER_VERSION = "sent-v1"
 BATCH_CHARS = 40_000  # documents are embedded and committed in groups of about this much text
+BM25_ROWS = 20_000  # committed chunks are added to the BM25 index in segments of about this many
 
 
 def chunker_id(settings: Settings) -> str:
@@ -27,17 +32,29 @@ def chunker_id(settings: Settings) -> str:
     return f"{CHUNKER_VERSION}/{settings.chunk_tokens}/{settings.chunk_overlap}"
 
 
-def index_documents(docs: Sequence[Document], store: Store, embedder: Embeddings, settings: Settings) -> int:
-    """Chunk, embed and commit documents together (one embedding pass, one commit); returns chunks written.
+Chunked = tuple[Document, list[Chunk]]
+
+
+def chunk_all(docs: Sequence[Document], settings: Settings) -> list[Chunked]:
+    """Chunk documents with the settings' token sizes."""
+    return [(doc, chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens)) for doc in docs]
+
+
+def embed_chunks(chunked: Sequence[Chunked], embedder: Embeddings) -> list[list[float]]:
+    """One embedding pass over every chunk (the title prefixed, as BM25 sees it too)."""
+    return embedder.embed_documents([f"{doc.title}\n{c.text}" for doc, chunks in chunked for c in chunks])
+
+
+def write_documents(
+    chunked: Sequence[Chunked], vectors: Sequence[Sequence[float]], store: Store, settings: Settings
+) -> int:
+    """Store chunks and commit their documents; returns chunks written.
 
     Order is the crash-safety protocol: chunks first (invisible until committed), then the
     document records (the commit point), then stale chunks of older versions are swept.
     """
-    if not docs:
+    if not chunked:
         return 0
-    chunked = [(doc, chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens)) for doc in docs]
-    texts = [f"{doc.title}\n{c.text}" for doc, chunks in chunked for c in chunks]
-    vectors = embedder.embed_documents(texts)
     at = 0
     for doc, chunks in chunked:
         store.upsert_chunks(doc.content_hash, chunks, vectors[at : at + len(chunks)], {"title": doc.title, "source": doc.source})
@@ -60,6 +77,112 @@ def index_documents(docs: Sequence[Document], store: Store, embedder: Embeddings
         ]
     )
     return at
+
+
+def index_documents(docs: Sequence[Document], store: Store, embedder: Embeddings, settings: Settings) -> int:
+    """Chunk, embed and commit documents together (one embedding pass, one commit); returns chunks written."""
+    chunked = chunk_all(docs, settings)
+    return write_documents(chunked, embed_chunks(chunked, embedder), store, settings)
+
+
+def bm25_rows(chunked: Sequence[Chunked], settings: Settings) -> list[Row]:
+    """The rows the BM25 index keeps for committed documents."""
+    return [
+        Row(c.chunk_id, (doc.doc_id, doc.content_hash, chunker_id(settings)), f"{doc.title}\n{c.text}")
+        for doc, chunks in chunked
+        for c in chunks
+    ]
+
+
+class _Writer:
+    """Runs store writes in order on one thread, so they overlap with embedding the next group.
+
+    At most `depth` groups wait; an error stops the queue and is raised to the caller at the
+    next submit or at close. Crash safety is unchanged: each group is committed as a whole.
+    """
+
+    def __init__(self, depth: int = 2) -> None:
+        self._queue: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._cancel = False
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (task := self._queue.get()) is not None:
+            if self._error is None and not self._cancel:
+                try:
+                    task()
+                except BaseException as exc:  # handed to the caller
+                    self._error = exc
+
+    def submit(self, task: Callable[[], object]) -> None:
+        self._raise()
+        self._queue.put(task)
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Wait for queued writes (or, with cancel, only the one running) and re-raise a write error."""
+        self._cancel = cancel
+        self._queue.put(None)
+        self._thread.join()
+        if not cancel:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+Loaded = tuple[Path, "Document | str | None", "list[Chunk] | None"]
+
+
+def _load_ahead(
+    files: Sequence[tuple[Path, Path]], records: dict[str, DocRecord], settings: Settings, depth: int = 64
+) -> Iterator[Loaded]:
+    """Parse and chunk files on a thread, ahead of the embedding: yields (path, doc or error, chunks).
+
+    `doc` is None for a file ingest ignores, a string for a load error; `chunks` is None
+    when the committed version is already current.
+    """
+    out: queue.Queue[Loaded | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for path, root in files:
+                if stop.is_set():
+                    return
+                out.put(_load_one(path, root, records, settings))
+        finally:
+            out.put(None)
+
+    thread = threading.Thread(target=work, name="ingest-loader", daemon=True)
+    thread.start()
+    try:
+        while (item := out.get()) is not None:
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a loader waiting on a full queue
+            try:
+                out.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
+
+def _load_one(path: Path, root: Path, records: dict[str, DocRecord], settings: Settings) -> Loaded:
+    if path.suffix.lower() not in SUPPORTED and root != path.parent:
+        return path, None, None  # folders may hold other files; only named files are reported
+    try:
+        doc = load_file(path, root, max_bytes=settings.max_file_bytes)
+    except LoadError as exc:
+        return path, str(exc), None
+    except OSError as exc:
+        return path, f"cannot read: {exc.strerror or exc}", None
+    current = records.get(doc.doc_id)
+    if current and current.content_hash == doc.content_hash and current.chunker == chunker_id(settings):
+        return path, doc, None
+    return path, doc, chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens)
 
 
 def sweep_orphans(store: Store) -> int:
@@ -88,12 +211,14 @@ def ingest(
     prune: bool = False,
     progress: Progress | None = None,
     show_progress: bool | None = None,
+    bm25: Bm25Index | None = None,
 ) -> IngestReport:
     """Bring the store in line with the given files and folders.
 
     Unchanged documents are skipped, changed ones replaced in one commit, bad files
     reported in `skipped` with their reason. With `prune`, documents that vanished from
-    the given folders are removed.
+    the given folders are removed. Files are parsed and chunked on one thread and written
+    on another while the main thread embeds; committed documents are added to `bm25`.
     """
     from tqdm import tqdm
 
@@ -104,57 +229,73 @@ def ingest(
     by_hash = {r.content_hash: r.doc_id for r in records.values()}
     files = list(iter_files(paths))
     seen: set[str] = set()
-    pending: list[Document] = []
-    pending_bytes = 0
+    pending: list[Chunked] = []
+    pending_chars = 0
+    rows: list[Row] = []
     hide = not _is_tty() if show_progress is None else not show_progress
     bar = tqdm(total=len(files), unit="file", desc="ingest", disable=hide)
-    for done, (path, root) in enumerate(files, start=1):
-        bar.set_postfix_str(path.name[:40])
-        if progress:
-            progress(done - 1, len(files), path.name)
-        if path.suffix.lower() not in SUPPORTED and root != path.parent:
-            bar.update(1)
-            continue  # folders may hold other files; only named files are reported
-        try:
-            doc = load_file(path, root, max_bytes=settings.max_file_bytes)
-        except LoadError as exc:
-            report.skipped.append({"path": str(path), "reason": str(exc)})
-            bar.update(1)
-            continue
-        except OSError as exc:
-            report.skipped.append({"path": str(path), "reason": f"cannot read: {exc.strerror or exc}"})
-            bar.update(1)
-            continue
-        twin = by_hash.get(doc.content_hash)
-        if twin is not None and twin != doc.doc_id:
-            twin_record = records.get(twin)
-            if twin in seen or (twin_record is not None and Path(twin_record.source).exists()):
-                report.skipped.append({"path": str(path), "reason": f"duplicate of already ingested '{twin}'"})
+    writer = _Writer()
+
+    def write(chunked: list[Chunked], vectors: list[list[float]]) -> None:
+        write_documents(chunked, vectors, store, settings)
+        bar.update(len(chunked))
+        if bm25 is not None:
+            rows.extend(bm25_rows(chunked, settings))
+            if len(rows) >= BM25_ROWS:
+                bm25.add(rows)
+                rows.clear()
+
+    def flush() -> None:
+        if pending:
+            group = list(pending)
+            vectors = embed_chunks(group, embedder)
+            writer.submit(lambda: write(group, vectors))
+
+    try:
+        for done, (path, doc, chunks) in enumerate(_load_ahead(files, records, settings), start=1):
+            bar.set_postfix_str(path.name[:40])
+            if progress:
+                progress(done - 1, len(files), path.name)
+            if doc is None or isinstance(doc, str):
+                if isinstance(doc, str):
+                    report.skipped.append({"path": str(path), "reason": doc})
                 bar.update(1)
                 continue
-            store.remove_doc(twin)  # the file was renamed: drop the old name
-            report.removed += 1
-        seen.add(doc.doc_id)
-        current = records.get(doc.doc_id)
-        if current and current.content_hash == doc.content_hash and current.chunker == chunker_id(settings):
-            report.unchanged += 1
-            bar.update(1)
-        else:
+            twin = by_hash.get(doc.content_hash)
+            if twin is not None and twin != doc.doc_id:
+                twin_record = records.get(twin)
+                if twin in seen or (twin_record is not None and Path(twin_record.source).exists()):
+                    report.skipped.append({"path": str(path), "reason": f"duplicate of already ingested '{twin}'"})
+                    bar.update(1)
+                    continue
+                writer.submit(functools.partial(store.remove_doc, twin))  # the file was renamed: drop the old name
+                report.removed += 1
+            seen.add(doc.doc_id)
+            if chunks is None:
+                report.unchanged += 1
+                bar.update(1)
+                continue
+            current = records.get(doc.doc_id)
             if current:
                 by_hash.pop(current.content_hash, None)
                 report.updated += 1
             else:
                 report.added += 1
             by_hash[doc.content_hash] = doc.doc_id
-            pending.append(doc)
-            pending_bytes += len(doc.text)
-            if pending_bytes >= BATCH_CHARS:
-                index_documents(pending, store, embedder, settings)
-                bar.update(len(pending))
-                pending, pending_bytes = [], 0
-    index_documents(pending, store, embedder, settings)
-    bar.update(len(pending))
-    bar.close()
+            pending.append((doc, chunks))
+            pending_chars += len(doc.text)
+            if pending_chars >= BATCH_CHARS:
+                flush()
+                pending, pending_chars = [], 0
+        flush()
+        writer.close()
+    except BaseException:
+        writer.close(cancel=True)
+        raise
+    finally:
+        if bm25 is not None and rows:
+            bm25.add(rows)
+        bar.close()
     if progress:
         progress(len(files), len(files), "done")
     if prune:

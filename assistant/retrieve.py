@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.lexical import content_terms
+from assistant.bm25 import Bm25Index, Row
 from assistant.store import DocRecord, Store, StoredChunk
 from assistant.types import Passage
 
 RRF_K = 60
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
@@ -25,69 +22,42 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
     return scores
 
 
-@dataclass
-class _Bm25Index:
-    revision: str
-    ids: list[str]
-    doc_ids: list[str]
-    model: object
-
-
 class Retriever:
     """Hybrid retriever over the committed chunks of a Store.
 
-    The BM25 index is built once and rebuilt only when the store's revision changes.
+    The BM25 index is persisted beside the store and kept in step with its document
+    records: on a revision change only the documents it lacks are fetched and indexed.
     """
 
-    def __init__(self, store: Store, embedder: Embeddings, *, candidates: int = 30) -> None:
-        """Search `store` with `embedder` for the dense side."""
+    def __init__(self, store: Store, embedder: Embeddings, bm25: Bm25Index | None = None, *, candidates: int = 30) -> None:
+        """Search `store` with `embedder` for the dense side and `bm25` (default: in memory) for the lexical one."""
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
-        self._bm25: _Bm25Index | None = None
+        self.index = bm25 if bm25 is not None else Bm25Index(None)
+        self._synced: str | None = None
 
-    def _bm25_index(self) -> _Bm25Index | None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-
+    def sync(self) -> int:
+        """Bring the BM25 index in line with the store's committed documents; returns rows it had to fetch."""
         revision = self.store.revision()
-        if self._bm25 is not None and self._bm25.revision == revision:
-            return self._bm25
+        if revision == self._synced:
+            return 0
         records = self.store.records()
-        ids: list[str] = []
-        doc_ids: list[str] = []
-        corpus: list[list[str]] = []
-        for chunk in self.store.iter_chunks():
-            record = records.get(chunk.doc_id)
-            if record is None or record.content_hash != chunk.doc_hash:
-                continue
-            ids.append(chunk.chunk_id)
-            doc_ids.append(chunk.doc_id)
-            corpus.append(content_terms(f"{record.title}\n{chunk.text}") or ["_"])
-        if not ids:
-            self._bm25 = None
-            return None
-        model = bm25s.BM25()
-        model.index(corpus, show_progress=False)
-        self._bm25 = _Bm25Index(revision, ids, doc_ids, model)
-        return self._bm25
+
+        def fetch(doc_ids: Sequence[str]) -> Iterator[Row]:
+            for chunk in self.store.chunks_of(doc_ids):
+                record = records.get(chunk.doc_id)
+                if record is not None:
+                    yield Row(chunk.chunk_id, (chunk.doc_id, chunk.doc_hash, record.chunker), f"{record.title}\n{chunk.text}")
+
+        fetched = self.index.sync({r.doc_id: (r.doc_id, r.content_hash, r.chunker) for r in records.values()}, fetch)
+        self._synced = revision
+        return fetched
 
     def bm25(self, question: str, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
         """Chunk ids ranked by BM25 (only positive scores)."""
-        import numpy as np
-
-        index = self._bm25_index()
-        terms = content_terms(question)
-        if index is None or not terms:
-            return []
-        mask = None
-        if doc_ids:
-            wanted = set(doc_ids)
-            mask = np.array([d in wanted for d in index.doc_ids], dtype=np.float32)
-        k = min(n, len(index.ids))
-        docs, scores = index.model.retrieve([terms], k=k, show_progress=False, weight_mask=mask)  # type: ignore[attr-defined]
-        return [index.ids[int(i)] for i, s in zip(docs[0], scores[0]) if s > 0]
+        self.sync()
+        return [cid for cid, _ in self.index.search(question, n, doc_ids)]
 
     def dense(
         self, question: str, n: int, doc_ids: Sequence[str] | None = None, *, records: dict[str, DocRecord] | None = None

@@ -280,6 +280,15 @@ class Store:
                 yield _stored(cid, text, meta)
             offset += len(ids)
 
+    def chunks_of(self, doc_ids: Sequence[str], batch: int = 200) -> Iterator[StoredChunk]:
+        """Every stored chunk of some documents (any version), a batch of documents at a time."""
+        for at in range(0, len(doc_ids), batch):
+            ids = list(doc_ids[at : at + batch])
+            where: dict[str, Any] = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
+            got = self._call(self.chunks.get, where=where, include=["documents", "metadatas"])
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                yield _stored(cid, text, meta)
+
     def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
         """Chunks by id, in the order given (missing ids are left out)."""
         if not ids:
