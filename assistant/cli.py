@@ -109,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (130 after Ctrl-C, with one line instead of a traceback)."""
     try:
         return _main(argv)
+    except OSError as exc:  # e.g. a data directory that cannot be created or written
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}; check ASSISTANT_DATA_DIR and file permissions", file=sys.stderr)  # noqa: T201
+        return 2
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)  # noqa: T201
         return 130
@@ -158,6 +162,13 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
         if args.command == "ask":
             bot.ensure_ingested()
+            if not bot.store.records() and not settings.corpus_dir.is_dir():
+                print(  # noqa: T201
+                    f"error: no articles are ingested and the corpus folder {str(settings.corpus_dir)!r} does not exist; "
+                    "set ASSISTANT_CORPUS to your articles' folder or run `assistant ingest PATH`.",
+                    file=sys.stderr,
+                )
+                return 2
             if args.stream and not args.json:
                 from assistant.types import Answer
 
@@ -182,6 +193,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
     except (SettingsError, StoreError, QuestionError) as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    except OSError as exc:  # e.g. a data directory that cannot be created or written
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}; check ASSISTANT_DATA_DIR and file permissions", file=sys.stderr)  # noqa: T201
         return 2
     except KeyboardInterrupt:
         print(_interrupted(bot, before), file=sys.stderr)  # noqa: T201

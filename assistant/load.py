@@ -8,12 +8,15 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from assistant.types import Document
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _EXECUTABLE_MAGIC = (b"\x7fELF", b"MZ", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa", b"#!")
+# Footnote markers in article text look exactly like the answer's [n] citations; "[1]: url" definitions stay.
+_REFERENCE_MARKER = re.compile(r"[ \t]*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\](?!:)")
 _BINARY_MAGIC = (b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"%PDF")
 
 
@@ -53,7 +56,7 @@ def load_file(path: Path, root: Path | None = None, *, max_bytes: int = MAX_FILE
         if not target.is_relative_to(root.resolve()):
             raise LoadError(f"symlink points outside the corpus folder (to {target}); not followed")
     if not path.exists():
-        raise LoadError("file not found")
+        raise LoadError("not found: no such file or folder")
     check_file(suffix, path.stat().st_size, max_bytes)
     data = path.read_bytes()
     return parse_bytes(data, suffix, doc_id_for(path, root), str(path))
@@ -66,7 +69,16 @@ def check_file(suffix: str, size: int, max_bytes: int = MAX_FILE_BYTES) -> None:
     if size == 0:
         raise LoadError("empty file")
     if size > max_bytes:
-        raise LoadError(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
+        raise LoadError(f"file is {_size(size)}, over the {_size(max_bytes)} size limit")
+
+
+def _size(n: int) -> str:
+    """A byte count for people: bytes, KiB or MiB."""
+    if n < 1024:
+        return f"{n:,} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB".replace(".0 ", " ")
+    return f"{n / (1024 * 1024):.1f} MiB".replace(".0 ", " ")
 
 
 def parse_bytes(data: bytes, suffix: str, doc_id: str, source: str) -> Document:
@@ -79,7 +91,8 @@ def parse_bytes(data: bytes, suffix: str, doc_id: str, source: str) -> Document:
     if suffix == ".pdf":
         title, text, meta = _parse_pdf(data)
     else:
-        if any(head.startswith(m) for m in _BINARY_MAGIC) or b"\x00" in data[:8192]:
+        utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))  # its NUL bytes are text
+        if any(head.startswith(m) for m in _BINARY_MAGIC) or (b"\x00" in data[:8192] and not utf16):
             raise LoadError("binary file, not text")
         raw = decode_text(data)
         if suffix in (".html", ".htm"):
@@ -88,6 +101,7 @@ def parse_bytes(data: bytes, suffix: str, doc_id: str, source: str) -> Document:
             title, text, meta = _parse_markdown(raw)
         else:
             title, text, meta = _parse_text(raw)
+        text = strip_reference_markers(text)
     text = normalize_text(text)
     if len(re.findall(r"\w+", text)) < 3:
         raise LoadError("no readable text (fewer than 3 words)")
@@ -120,6 +134,11 @@ def decode_text(data: bytes) -> str:
     if sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f") > len(text) // 100:
         raise LoadError("binary content: too many control characters for text")
     return text
+
+
+def strip_reference_markers(text: str) -> str:
+    """Drop footnote markers such as [7] or [1, 2]: their footnotes are not kept and they would pass for citations."""
+    return _REFERENCE_MARKER.sub("", text)
 
 
 def _has_valid_utf8_multibyte(data: bytes) -> bool:
@@ -158,16 +177,59 @@ def _parse_markdown(raw: str) -> tuple[str, str, dict[str, str]]:
         raise LoadError(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from None
     meta = {str(k): str(v) for k, v in post.metadata.items() if v is not None and not isinstance(v, (dict, list))}
     title = meta.pop("title", "")
-    body = post.content
+    body = _MD_HIDDEN_HTML.sub("", post.content)
     if not title:
         heading = re.search(r"^#\s+(.+)$", body, re.M)
         title = heading.group(1) if heading else ""
     return title, body, meta
 
 
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d])|opacity\s*:\s*0(?![.\d])")
+_HIDDEN_CLASSES = {"hidden", "d-none", "invisible", "sr-only", "visually-hidden", "visuallyhidden", "screen-reader-text"}
+# Raw HTML in Markdown that a rendered page never shows: comments, scripts, hidden elements (not nested).
+_MD_HIDDEN_HTML = re.compile(
+    r"<!--.*?-->"
+    r"|<(script|style|template|noscript)\b[^>]*>.*?</\1\s*>"
+    r"|<(\w+)\b(?=[^>]*(?:\shidden(?=[\s>=/])|aria-hidden\s*=\s*[\"']true|display\s*:\s*none|visibility\s*:\s*hidden))"
+    r"[^>]*>.*?</\2\s*>",
+    re.S | re.I,
+)
+_HIDDEN_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg")
+
+
+def _is_hidden(el: Any) -> bool:
+    """True for an element a reader of the page never sees: scripts, templates, hidden by markup or style."""
+    classes = set((el.get("class") or "").lower().split())
+    return bool(
+        el.tag.lower() in _HIDDEN_TAGS
+        or el.get("hidden") is not None
+        or (el.get("aria-hidden") or "").lower() == "true"
+        or (el.get("type") or "").lower() == "hidden"
+        or _HIDDEN_STYLE.search((el.get("style") or "").lower())
+        or classes & _HIDDEN_CLASSES
+    )
+
+
+def drop_hidden_html(raw: str) -> str:
+    """The HTML without comments, scripts and hidden elements, so hidden text is never indexed."""
+    import lxml.etree
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(raw)
+    except (lxml.etree.ParserError, ValueError):
+        return re.sub(r"<!--.*?-->", "", raw, flags=re.S)
+    hidden = [el for el in root.iter() if not isinstance(el.tag, str) or _is_hidden(el)]  # comments have no str tag
+    for el in hidden:
+        if el.getparent() is not None:
+            el.drop_tree()  # keeps the text that follows the element
+    return str(lxml.html.tostring(root, encoding="unicode"))
+
+
 def _parse_html(raw: str) -> tuple[str, str, dict[str, str]]:
     import trafilatura
 
+    raw = drop_hidden_html(raw)
     try:
         extracted = trafilatura.bare_extraction(
             raw, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True
@@ -202,20 +264,21 @@ def _parse_pdf(data: bytes) -> tuple[str, str, dict[str, str]]:
                 unlocked = False
             if not unlocked:
                 raise LoadError("encrypted PDF: remove the password and try again")
-        pages = [normalize_text(page.extract_text() or "") for page in reader.pages]
+        pages = [normalize_text(strip_reference_markers(page.extract_text() or "")) for page in reader.pages]
     except LoadError:
         raise
     except (PdfReadError, Exception) as exc:  # pypdf raises many error types on corrupt files
         raise LoadError(f"corrupt or unreadable PDF: {exc}") from None
+    # Pages are joined by one blank line; an empty page adds nothing and starts where the next page starts,
+    # so every offset in page_starts points at its page's own text in the final (already normalised) text.
+    text = "\n\n".join(page for page in pages if page)
     starts: list[str] = []
-    parts: list[str] = []
     offset = 0
     for page in pages:
-        starts.append(str(offset))
-        parts.append(page)
-        offset += len(page) + 2
-    text = "\n\n".join(parts)
-    if not text.strip():
+        starts.append(str(min(offset, len(text))))
+        if page:
+            offset += len(page) + 2
+    if not text:
         raise LoadError("PDF has no extractable text (scanned images?)")
     title = ""
     try:

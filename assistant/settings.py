@@ -75,8 +75,8 @@ class Settings:
             raise SettingsError("chunk_tokens must be between 32 and 2000 (ASSISTANT_CHUNK_TOKENS).")
         if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
             raise SettingsError(
-                f"chunk_overlap={self.chunk_overlap} must be at least 0 and less than half of "
-                f"chunk_tokens={self.chunk_tokens} (ASSISTANT_CHUNK_OVERLAP)."
+                f"ASSISTANT_CHUNK_OVERLAP={self.chunk_overlap} must be at least 0 and less than half of "
+                f"ASSISTANT_CHUNK_TOKENS={self.chunk_tokens} (at most {max(0, self.chunk_tokens // 2 - 1)})."
             )
         if self.llm not in ("extractive", "openai"):
             raise SettingsError(f"ASSISTANT_LLM={self.llm!r} is not known; use 'extractive' or 'openai'.")
@@ -96,6 +96,11 @@ class Settings:
             raise SettingsError(
                 f"ASSISTANT_CHROMA_URL={self.chroma_url!r} must start with http:// or https://, "
                 "e.g. http://127.0.0.1:8000."
+            )
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            raise SettingsError(
+                f"ASSISTANT_DATA_DIR={str(self.data_dir)!r} is a file, not a folder; point it at a folder "
+                "(it is created if missing)."
             )
         name = self.collection
         if not (3 <= len(name) <= 60) or not all(c.isalnum() or c in "._-" for c in name):
