@@ -92,9 +92,11 @@ class Store:
         self._records_revision: str | None = None
 
     def _unreachable(self, exc: BaseException) -> str:
+        url = urlparse(self.settings.chroma_url or "")
+        port = url.port or (443 if url.scheme == "https" else 8000)
         return (
             f"Cannot reach the Chroma server at {self.settings.chroma_url} ({type(exc).__name__}). "
-            "Start it with `chroma run --path DIR --host 127.0.0.1 --port 8000`, "
+            f"Start it with `chroma run --path DIR --host {url.hostname or '127.0.0.1'} --port {port}`, "
             "or unset ASSISTANT_CHROMA_URL to use the embedded folder."
         )
 

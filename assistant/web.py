@@ -19,6 +19,7 @@ import gradio as gr
 from assistant.answer import Assistant, QuestionError
 from assistant.load import SUPPORTED, LoadError, check_file
 from assistant.settings import Settings, SettingsError
+from assistant.store import StoreError
 from assistant.types import Answer
 
 THEME = gr.themes.Default(font=["system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
@@ -216,6 +217,9 @@ def create_app(assistant: Assistant) -> gr.Blocks:
             gr.Warning(str(exc))
             yield chat[:-2], turns, gr.skip(), message
             return
+        except StoreError as exc:  # e.g. the Chroma server is down: say so, keep the question for a retry
+            yield chat[:-2], turns, gr.skip(), message
+            raise gr.Error(str(exc)) from None
         assert final is not None
         ans = final.to_dict()
         turns = [*turns, ans]
@@ -249,7 +253,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         """Answer a question (optionally with earlier [question, answer] pairs); returns Answer.to_dict()."""
         try:
             return assistant.answer(question, _parse_history(history)).to_dict()
-        except (QuestionError, ValueError) as exc:
+        except (QuestionError, StoreError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
 
     described = settings.describe()
