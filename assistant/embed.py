@@ -25,7 +25,7 @@ class LocalEmbeddings(Embeddings):
     name = LOCAL_MODEL_NAME
     dimensions = 384
 
-    def __init__(self, *, max_tokens: int = 256, batch_size: int = 16, threads: int | None = None) -> None:
+    def __init__(self, *, max_tokens: int = 256, batch_size: int = 8, threads: int | None = None) -> None:
         """Load the model and tokenizer (about 0.3 s)."""
         os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         import onnxruntime as ort
