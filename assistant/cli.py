@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (never secrets)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log what happens; -vv also logs library debug output (never secrets)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser(
@@ -124,7 +125,8 @@ def _main(argv: Sequence[str] | None) -> int:
     from assistant.store import StoreError
 
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:
         _parser().print_help()
         return 2
