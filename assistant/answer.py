@@ -194,6 +194,11 @@ class Assistant:
                 notes=[*result.notes, "The answer failed citation checks; showing the offline answer instead."],
                 changes=[*result.changes, *problems],
             )
+            still = verify(result)
+            if still:  # not expected: the offline answer quotes verbatim; never show unchecked citations
+                log.error("offline answer failed verification too: %s", "; ".join(still))
+                result.text, result.citations, result.refused = extractive.refusal(question, passages), [], True
+                result.changes = [*result.changes, *still]
         yield result
 
 

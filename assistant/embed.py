@@ -99,16 +99,19 @@ def make_embeddings(settings: Settings) -> Embeddings:
             from langchain_openai import OpenAIEmbeddings
 
             kwargs: dict[str, Any] = {"model": settings.openai_embedding_model, "timeout": settings.timeout}
-            if settings.openai_api_key:
-                kwargs["api_key"] = settings.openai_api_key
+            if settings.openai_api_key or settings.openai_base_url:  # a local server may need no key
+                kwargs["api_key"] = settings.openai_api_key or "not-needed"
             if settings.openai_base_url:
                 kwargs["base_url"] = settings.openai_base_url
-            embedder = OpenAIEmbeddings(**kwargs)
-            embedder.name = f"openai:{settings.openai_embedding_model}"  # type: ignore[attr-defined]
-            return embedder
+                kwargs["check_embedding_ctx_length"] = False  # tiktoken pre-tokenising is OpenAI's own model only
+            return OpenAIEmbeddings(**kwargs)
     raise AssertionError(settings.embeddings)
 
 
 def embeddings_name(embedder: Embeddings) -> str:
     """The model name recorded in the collection."""
+    from langchain_openai import OpenAIEmbeddings
+
+    if isinstance(embedder, OpenAIEmbeddings):
+        return f"openai:{embedder.model}"
     return str(getattr(embedder, "name", type(embedder).__name__))

@@ -19,6 +19,7 @@ from assistant.lexical import (
     fold,
     has_date,
     has_duration,
+    is_instruction,
     numbers,
     words,
 )
@@ -105,7 +106,7 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
                 if end == e:
                     continue
             key = (p.doc_id, p.start + s)
-            if key in seen or len(words(p.text[s:end])) < 4:
+            if key in seen or len(words(p.text[s:end])) < 4 or is_instruction(p.text[s:end]):  # article text is data
                 continue
             seen.add(key)
             terms = frozenset(content_terms(p.text[s:end]))

@@ -125,3 +125,20 @@ def capitalized_names(text: str) -> set[str]:
         if w not in STOPWORDS:
             names.add(w)
     return names
+
+
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\s+(all\s+|any\s+)?(of\s+)?(the\s+|your\s+|my\s+)?"
+    r"(previous|prior|above|earlier|preceding|system|original|all)\s+(instructions?|prompts?|rules|directions|messages?)"
+    r"|\b(answer|reply|respond|output)\s+(only|just|nothing but|with only)\b"
+    r"(?!\s+(after|when|if|once|because|before|until|since|in|on|at|by|to)\b)"
+    r"|^\W*(system|assistant|developer)\s*:"
+    r"|\byou are (now )?(an? |the )?(ai|assistant|chatbot|language model|llm)\b"
+    r"|\b(always|never) cite\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def is_instruction(text: str) -> bool:
+    """True when text addresses the assistant ("ignore previous instructions", "answer only ...")."""
+    return bool(_INSTRUCTION.search(text))

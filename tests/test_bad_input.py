@@ -510,11 +510,6 @@ def test_collection_built_with_another_embedding_model_is_refused(library) -> No
     assert_seed_answers(library)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assistant/embed.py make_embeddings: OpenAIEmbeddings is a pydantic model, so `embedder.name = ...` raises "
-    "ValueError, and with only OPENAI_BASE_URL it needs a placeholder api_key (as llm.py passes)",
-)
 def test_openai_embeddings_setting_reaches_the_model_mismatch_message(library, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
     from assistant.cli import main
 
