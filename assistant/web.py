@@ -10,6 +10,7 @@ import html
 import json
 import re
 import shutil
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -336,5 +337,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_br
     if report is not None:
         print(f"Ingested: added {report.added}, skipped {len(report.skipped)}; {report.chunks_total} chunks.", flush=True)  # noqa: T201
     print(f"Backend: {settings.describe()['llm']}; login {'required' if auth else 'off'}.", flush=True)  # noqa: T201
+    threading.Thread(target=assistant.retriever.sync, name="bm25-warm-up", daemon=True).start()  # while the UI starts
     launch(create_app(assistant), host, port, auth=auth, open_browser=open_browser)
     return 0

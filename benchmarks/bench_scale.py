@@ -36,8 +36,7 @@ from assistant.chunk import chunk_document  # noqa: E402
 from assistant.embed import LocalEmbeddings  # noqa: E402
 from assistant.load import load_file  # noqa: E402
 from assistant.tokens import count_tokens  # noqa: E402
-from benchmarks.bench_query import questions, summary, timed  # noqa: E402
-from benchmarks.common import write  # noqa: E402
+from benchmarks.common import questions, summary, timed, write  # noqa: E402
 from benchmarks.corpus_gen import generate  # noqa: E402
 from scripts.servers import free_port, stop_process, wait_http  # noqa: E402
 

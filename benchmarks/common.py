@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import resource
 import sys
+import time
 from pathlib import Path
 
+from benchmarks.corpus_gen import PLACES, TOPICS
 from scripts.servers import ChromaServer  # noqa: F401 - re-exported for the benchmarks
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -46,3 +49,33 @@ def write(name: str, data: dict[str, object]) -> Path:
     path.write_text(json.dumps({"machine": machine(), **data}, indent=2) + "\n")
     print(f"wrote {path}")
     return path
+
+
+def questions(n: int, seed: int = 3) -> list[str]:
+    """Questions in the style of the generated articles."""
+    rng = random.Random(seed)
+    forms = [
+        "How much will the {thing} in {place} cost?",
+        "Who rejected the claim that the {thing} favours {place}?",
+        "How many signatures did residents of {place} collect against the {thing}?",
+        "When was the {thing} first proposed?",
+        "How long will construction of the {thing} take?",
+        "Who asked for an independent review of the {thing}?",
+    ]
+    out = []
+    for _ in range(n):
+        topic = rng.choice(sorted(TOPICS))
+        out.append(rng.choice(forms).format(thing=rng.choice(TOPICS[topic]), place=rng.choice(PLACES)))
+    return out
+
+
+def timed(fn, *args, **kwargs) -> float:  # type: ignore[no-untyped-def]
+    """Milliseconds one call takes."""
+    t = time.perf_counter()
+    fn(*args, **kwargs)
+    return (time.perf_counter() - t) * 1000
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    """p50 and p95 of latencies in ms."""
+    return {"p50_ms": round(percentile(ms, 50), 1), "p95_ms": round(percentile(ms, 95), 1)}
