@@ -146,6 +146,7 @@ def _load_ahead(
     """
     out: queue.Queue[Loaded | None] = queue.Queue(maxsize=depth)
     stop = threading.Event()
+    failed: list[BaseException] = []
 
     def work() -> None:
         try:
@@ -153,6 +154,8 @@ def _load_ahead(
                 if stop.is_set():
                     return
                 out.put(_load_one(path, root, records, settings))
+        except BaseException as exc:  # re-raised in the caller: never end the ingest early in silence
+            failed.append(exc)
         finally:
             out.put(None)
 
@@ -161,6 +164,8 @@ def _load_ahead(
     try:
         while (item := out.get()) is not None:
             yield item
+        if failed:
+            raise failed[0]
     finally:
         stop.set()
         while thread.is_alive():  # unblock a loader waiting on a full queue
