@@ -7,18 +7,22 @@ files themselves say the store must hold (their content hashes and chunk ids, co
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import random
+import re
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from benchmarks.corpus_gen import generate
 from tests.conftest import SEED
@@ -181,29 +185,56 @@ def test_sigkill_at_many_points_loses_and_duplicates_nothing(tmp_path: Path) -> 
     assert any(c["doc_id"] == "notes.txt" and "212" in c["quote"] for c in answer["citations"])
 
 
+def interrupt_after_first_commit(folder: Path, data: Path) -> tuple[int | None, str]:
+    """Run ingest with stderr on a terminal (so it shows its progress bar) and send SIGINT as soon as the
+    bar shows committed documents; returns (exit code, stderr), exit code None if it finished first."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # tqdm draws nothing at width 0
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", str(folder), "--json"], cwd=data.parent,
+                            env=env_for(data), stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    total = len(list(folder.iterdir()))
+    seen = b""
+    interrupted = False
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data_read = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not data_read:
+                break
+            seen += data_read
+            done = [int(n) for n in re.findall(rb"\| *(\d+)/%d \[" % total, seen)]
+            if not interrupted and done and 0 < max(done) < total:
+                proc.send_signal(signal.SIGINT)
+                interrupted = True
+        elif proc.poll() is not None:
+            break
+    proc.communicate(timeout=60)
+    os.close(master)
+    return (proc.returncode if interrupted else None), seen.decode("utf-8", "replace")
+
+
 def test_ctrl_c_stops_ingest_with_one_clear_line(tmp_path: Path) -> None:
     folder = tmp_path / "articles"
     make_corpus(folder)
-    data = tmp_path / "data"
-    proc = start_ingest(folder, data)
-    # interrupt once the run is busy embedding: wait for the store folder to appear, then a little more
-    deadline = time.monotonic() + 120
-    while not (data / "chroma" / "chroma.sqlite3").exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, "ingest finished before it could be interrupted"
-    try:
-        proc.wait(timeout=1.0)
-    except subprocess.TimeoutExpired:
-        pass
-    if proc.poll() is not None:
-        pytest.skip("ingest finished before it could be interrupted")
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (proc.returncode, err[-2000:])
+    expected = expected_state(folder)
+    for attempt in range(3):  # a very fast run may finish between its first commit and the signal
+        data = tmp_path / f"data{attempt}"
+        code, err = interrupt_after_first_commit(folder, data)
+        if code is not None:
+            break
+    assert code is not None, "ingest always finished before it could be interrupted"
+    assert code == 130, (code, err[-2000:])
     assert "Traceback" not in err, err[-3000:]
-    lines = [x for x in err.splitlines() if x.strip()]
-    assert lines and lines[-1].startswith("Interrupted: ") and "run the same command again to continue" in lines[-1], err
+    lines = [x.strip() for x in re.split(r"[\r\n]+", err) if x.strip()]
+    assert lines[-1].startswith("Interrupted: ") and lines[-1].endswith(
+        "documents committed; run the same command again to continue."), lines[-3:]
     committed = int(lines[-1].split()[1])
+    assert 0 < committed < len(expected)
     state = inspect(data)
     assert committed == len(state["records"])
 
@@ -211,7 +242,6 @@ def test_ctrl_c_stops_ingest_with_one_clear_line(tmp_path: Path) -> None:
     out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err
     report = json.loads(out)
-    expected = expected_state(folder)
     assert report["added"] == len(expected) - committed and report["unchanged"] == committed
     assert_complete(inspect(data), expected)
 
