@@ -1,6 +1,7 @@
 """A small scripted OpenAI-compatible HTTP server for tests: real sockets, chosen completions.
 
-`ScriptedLLM` serves POST /v1/chat/completions (stream and non-stream, SSE). Each request
+`ScriptedLLM` serves POST /v1/chat/completions (stream and non-stream, SSE) and, when `embed`
+is set, POST /v1/embeddings with the vectors it computes. Each completion request
 takes the next `Reply` from the script (or asks `responder(body)` when the script is empty)
 and records the request body and headers for the test to inspect.
 """
@@ -64,6 +65,7 @@ class ScriptedLLM:
         self.script: list[Reply] = []
         self.responder = responder
         self.seen: list[Seen] = []
+        self.embed: Callable[[list[str]], list[list[float]]] | None = None  # serves /v1/embeddings when set
         self.lock = threading.Lock()
         outer = self
 
@@ -85,6 +87,13 @@ class ScriptedLLM:
                 body = json.loads(raw or b"{}")
                 with outer.lock:
                     outer.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time()))
+                if self.path.rstrip("/").endswith("/embeddings") and outer.embed is not None:
+                    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                    data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(outer.embed(texts))]
+                    self._json(200, {"object": "list", "data": data, "model": body.get("model", "scripted"),
+                                     "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                    return
+                with outer.lock:
                     reply = outer.script.pop(0) if outer.script else None
                 if reply is None:
                     reply = outer.responder(body) if outer.responder else Reply("The sources don't say.")

@@ -334,3 +334,21 @@ def test_clean_markers_and_redact() -> None:
     assert text == "A [1] [2]. B [3] [4]. C [5]. D . E ."
     assert len(changes) == 2
     assert "SECRET" not in redact(f"bad key {KEY} and Bearer {KEY}", None)
+
+
+def test_openai_embeddings_through_a_compatible_server(embedder, llm: ScriptedLLM, tmp_path: Path) -> None:
+    """ASSISTANT_EMBEDDINGS=openai ingests and answers through /v1/embeddings (served here by the local model)."""
+    from assistant import Assistant, Settings
+    from assistant.store import EmbeddingModelMismatch
+
+    llm.embed = embedder.embed_documents
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=CORPUS, embeddings="openai", openai_base_url=llm.url)
+    bot = Assistant(settings)
+    report = bot.ingest(show_progress=False)
+    assert report.added == 1 and report.chunks_total > 5
+    answer = bot.answer("Who did Trump send to Moscow?")
+    assert "Witkoff" in answer.text and not verify(answer)
+    calls = [s for s in llm.seen if s.path.endswith("/embeddings")]
+    assert calls and all(s.body["model"] == "text-embedding-3-small" for s in calls)
+    with pytest.raises(EmbeddingModelMismatch, match="openai:text-embedding-3-small"):
+        Assistant(settings.with_(embeddings="local"), embedder=embedder)
