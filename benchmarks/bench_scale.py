@@ -13,7 +13,8 @@ Steps, in one run so the ratios hold on a noisy machine:
    offline answer(), each on its own fresh questions, after 5 warm-up questions;
 5. `assistant chat` cold start on the store (until the page answers, then the first /ask) and
    the chat process's memory after 20 questions.
-Writes benchmarks/results/scale-<chunks>.json (chunks rounded to 1k, 10k, 100k).
+With `--server` the store is a `chroma run` server the script starts. Writes
+benchmarks/results/scale-<chunks>[-server].json (chunks rounded to 1k, 10k, 100k).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from assistant.chunk import chunk_document  # noqa: E402
 from assistant.embed import LocalEmbeddings  # noqa: E402
 from assistant.load import load_file  # noqa: E402
 from assistant.tokens import count_tokens  # noqa: E402
-from benchmarks.common import questions, summary, timed, write  # noqa: E402
+from benchmarks.common import ChromaServer, questions, summary, timed, write  # noqa: E402
 from benchmarks.corpus_gen import generate  # noqa: E402
 from scripts.servers import free_port, stop_process, wait_http  # noqa: E402
 
@@ -102,14 +103,19 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=150, help="articles to generate (about 6.8 chunks each)")
     parser.add_argument("--work", type=Path, help="keep the corpus and store here (an interrupted run resumes)")
     parser.add_argument("--questions", type=int, default=60)
+    parser.add_argument("--server", action="store_true", help="store in a `chroma run` server instead of a folder")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     folder = work / "articles"
     if len(list(folder.glob("*.md"))) != args.docs:
         generate(folder, args.docs)
-    settings = Settings(data_dir=work / "data", corpus_dir=folder)
+    server = ChromaServer(work / "server").start() if args.server else None
+    if server:
+        ENV["ASSISTANT_CHROMA_URL"] = server.url
+    settings = Settings(data_dir=work / "data", corpus_dir=folder, chroma_url=server.url if server else None)
     embedder = LocalEmbeddings()
-    results: dict[str, object] = {"docs": args.docs, "load_avg_start": os.getloadavg()}
+    results: dict[str, object] = {"docs": args.docs, "store": "server" if server else "folder",
+                                  "load_avg_start": os.getloadavg()}
 
     texts = sample_texts(folder, settings, every=max(1, args.docs // 150))
     raw_before = raw_throughput(embedder, texts)
@@ -162,8 +168,10 @@ def main() -> None:
     results["latency_note"] = "dense, hybrid and answer include embedding the question; each on unseen questions"
     results["chat"] = chat_cold_start(settings.data_dir, work)
     results["load_avg_end"] = os.getloadavg()
+    if server:
+        server.stop()
     size = 1000 * round(chunks / 1000) if chunks < 5000 else 10_000 * round(chunks / 10_000)
-    label = f"{size // 1000}k"
+    label = f"{size // 1000}k" + ("-server" if server else "")
     write(f"scale-{label}", {"chunks": chunks, **results})
     print(json.dumps(results, indent=2))
 
