@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
 CHUNKER_VERSION = "sent-v1"
-BATCH_CHARS = 40_000  # documents are embedded and committed in groups of about this much text
+BATCH_CHARS = 120_000  # documents are embedded and committed in groups of about this much text
 BM25_ROWS = 20_000  # committed chunks are added to the BM25 index in segments of about this many
 
 
@@ -55,10 +55,10 @@ def write_documents(
     """
     if not chunked:
         return 0
-    at = 0
-    for doc, chunks in chunked:
-        store.upsert_chunks(doc.content_hash, chunks, vectors[at : at + len(chunks)], {"title": doc.title, "source": doc.source})
-        at += len(chunks)
+    items = [
+        (doc.content_hash, c, {"title": doc.title, "source": doc.source}) for doc, chunks in chunked for c in chunks
+    ]
+    store.upsert_many([(h, c, v, extra) for (h, c, extra), v in zip(items, vectors)])
     store.commit_docs(
         [
             (
@@ -76,7 +76,7 @@ def write_documents(
             for doc, chunks in chunked
         ]
     )
-    return at
+    return len(items)
 
 
 def index_documents(docs: Sequence[Document], store: Store, embedder: Embeddings, settings: Settings) -> int:

@@ -180,18 +180,25 @@ class Store:
     def upsert_chunks(
         self, doc_hash: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]], extra: dict[str, str]
     ) -> None:
-        """Write chunk vectors (idempotent: ids are content-addressed)."""
+        """Write one document's chunk vectors (idempotent: ids are content-addressed)."""
+        self.upsert_many([(doc_hash, c, v, extra) for c, v in zip(chunks, vectors)])
+
+    def upsert_many(self, items: Sequence[tuple[str, Chunk, Sequence[float], dict[str, str]]]) -> None:
+        """Write (doc hash, chunk, vector, extra metadata) of many documents in as few calls as Chroma allows.
+
+        Each Chroma write has a fixed cost (a transaction), so one call per group, not per document.
+        """
         batch = max(1, int(self._call(self._client.get_max_batch_size)))
-        for at in range(0, len(chunks), batch):
-            part = chunks[at : at + batch]
+        for at in range(0, len(items), batch):
+            part = items[at : at + batch]
             self._call(
                 self.chunks.upsert,
-                ids=[c.chunk_id for c in part],
-                embeddings=[list(v) for v in vectors[at : at + batch]],
-                documents=[c.text for c in part],
+                ids=[c.chunk_id for _, c, _, _ in part],
+                embeddings=[list(v) for _, _, v, _ in part],
+                documents=[c.text for _, c, _, _ in part],
                 metadatas=[
-                    {**extra, "doc_id": c.doc_id, "doc_hash": doc_hash, "index": c.index, "start": c.start, "end": c.end}
-                    for c in part
+                    {**extra, "doc_id": c.doc_id, "doc_hash": h, "index": c.index, "start": c.start, "end": c.end}
+                    for h, c, _, extra in part
                 ],
             )
 
