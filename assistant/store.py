@@ -8,11 +8,13 @@ are invisible to search and are swept away by the next ingest.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -166,10 +168,8 @@ class Store:
 
     def revision(self) -> str:
         """An opaque token that changes on every commit; used to refresh caches."""
-        if self.settings.chroma_url:
-            col = self._call(self._client.get_collection, f"{self.settings.collection}-docs")
-            return str((col.metadata or {}).get("revision", "0"))
-        return str((self.docs.metadata or {}).get("revision", "0"))
+        col = self._call(self._client.get_collection, f"{self.settings.collection}-docs")  # fresh: other processes commit too
+        return str((col.metadata or {}).get("revision", "0"))
 
     def _bump(self) -> None:
         self._call(self.docs.modify, metadata={"revision": uuid.uuid4().hex})
@@ -248,24 +248,53 @@ class Store:
     # -- reads -------------------------------------------------------------------------------
 
     def records(self) -> dict[str, DocRecord]:
-        """Committed documents by id (cached until the revision changes)."""
+        """Committed documents by id (cached in memory and on disk until the revision changes)."""
         rev = self.revision()
         if self._records is not None and rev == self._records_revision:
             return self._records
-        got = self._call(self.docs.get, include=["metadatas"])
-        records: dict[str, DocRecord] = {}
-        for meta in got["metadatas"] or []:
-            records[str(meta["doc_id"])] = DocRecord(
-                doc_id=str(meta["doc_id"]),
-                content_hash=str(meta["content_hash"]),
-                n_chunks=int(meta["n_chunks"]),
-                title=str(meta.get("title", "")),
-                source=str(meta.get("source", "")),
-                chunker=str(meta.get("chunker", "")),
-                metadata=json.loads(str(meta.get("extra") or "{}")),
-            )
+        records = self._cached_records(rev)
+        if records is None:
+            got = self._call(self.docs.get, include=["metadatas"])
+            records = {}
+            for meta in got["metadatas"] or []:
+                records[str(meta["doc_id"])] = DocRecord(
+                    doc_id=str(meta["doc_id"]),
+                    content_hash=str(meta["content_hash"]),
+                    n_chunks=int(meta["n_chunks"]),
+                    title=str(meta.get("title", "")),
+                    source=str(meta.get("source", "")),
+                    chunker=str(meta.get("chunker", "")),
+                    metadata=json.loads(str(meta.get("extra") or "{}")),
+                )
+            self._cache_records(rev, records)
         self._records, self._records_revision = records, rev
         return records
+
+    def _records_file(self) -> Path:
+        key = hashlib.sha1(f"{self.location}\n{self.settings.collection}".encode()).hexdigest()[:12]
+        return self.settings.data_dir / "records" / f"{self.settings.collection}-{key}.json"
+
+    def _cached_records(self, rev: str) -> dict[str, DocRecord] | None:
+        """The records saved at this revision (a large library starts in ms instead of seconds)."""
+        try:
+            data = json.loads(self._records_file().read_text(encoding="utf-8"))
+            if rev == "0" or data.get("revision") != rev:
+                return None
+            return {r["doc_id"]: DocRecord(**r) for r in data["records"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _cache_records(self, rev: str, records: dict[str, DocRecord]) -> None:
+        if rev == "0":
+            return
+        path = self._records_file()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"revision": rev, "records": [asdict(r) for r in records.values()]}), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a cache only
 
     def doc_text(self, doc_id: str) -> str | None:
         """Full text of a committed document."""

@@ -103,3 +103,23 @@ def test_langchain_vectorstore_view(make_assistant, embedder) -> None:
     vs = bot.store.as_langchain(embedder)
     hits = vs.similarity_search("Witkoff and Kushner traveled to Moscow", k=2)
     assert any("Witkoff" in h.page_content for h in hits)
+
+
+def test_document_records_cache_follows_the_store_revision(make_assistant, backend, tmp_path: Path) -> None:
+    """Records are cached on disk per revision: a commit by another process is seen, a corrupt cache is ignored."""
+    from benchmarks.corpus_gen import generate
+
+    corpus = tmp_path / "articles"
+    generate(corpus, 4)
+    reader = make_assistant(corpus_dir=corpus, **backend)
+    writer = make_assistant(corpus_dir=corpus, **backend)
+    writer.ingest(show_progress=False)
+    assert len(reader.store.records()) == 4
+    cache = reader.store._records_file()
+    assert cache.exists()
+    generate(corpus, 6)
+    writer.ingest(show_progress=False)
+    assert len(reader.store.records()) == 6, "a commit elsewhere changes the revision and refreshes the cache"
+    cache.write_text("{not json", encoding="utf-8")
+    fresh = make_assistant(corpus_dir=corpus, **backend)
+    assert fresh.store.records() == writer.store.records()
