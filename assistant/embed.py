@@ -110,8 +110,6 @@ def make_embeddings(settings: Settings) -> Embeddings:
 
 def embeddings_name(embedder: Embeddings) -> str:
     """The model name recorded in the collection."""
-    from langchain_openai import OpenAIEmbeddings
-
-    if isinstance(embedder, OpenAIEmbeddings):
-        return f"openai:{embedder.model}"
+    if type(embedder).__module__.startswith("langchain_openai"):  # not imported unless used: it costs ~1 s
+        return f"openai:{getattr(embedder, 'model', '')}"
     return str(getattr(embedder, "name", type(embedder).__name__))

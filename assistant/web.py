@@ -123,15 +123,26 @@ def render_sources(assistant: Assistant, ans: dict[str, Any] | None, turn: int) 
     return "".join(parts)
 
 
+LIST_LIMIT = 1000  # rows of the library table and choices of the article filter sent to the page
+
+
 def library_rows(assistant: Assistant) -> list[list[Any]]:
-    """Rows of the library table: title, date, chunks, file."""
-    records = sorted(assistant.store.records().values(), key=lambda r: r.title.lower())
+    """Rows of the library table: title, date, chunks, file (the first LIST_LIMIT by title)."""
+    records = sorted(assistant.store.records().values(), key=lambda r: r.title.lower())[:LIST_LIMIT]
     return [[r.title, r.metadata.get("date", ""), r.n_chunks, Path(r.source).name] for r in records]
 
 
+def library_label(assistant: Assistant) -> str:
+    """The library's size, and how much of it the table shows."""
+    n = len(assistant.store.records())
+    shown = f"; the table and the article filter show the first {LIST_LIMIT:,} by title" if n > LIST_LIMIT else ""
+    return f"{n:,} article{'s' if n != 1 else ''} in the library{shown}."
+
+
 def doc_choices(assistant: Assistant) -> list[tuple[str, str]]:
-    """(label, doc_id) pairs for the article filter."""
-    return sorted(((r.title or r.doc_id, r.doc_id) for r in assistant.store.records().values()), key=lambda t: t[0].lower())
+    """(label, doc_id) pairs for the article filter (the first LIST_LIMIT by title)."""
+    pairs = ((r.title or r.doc_id, r.doc_id) for r in assistant.store.records().values())
+    return sorted(pairs, key=lambda t: t[0].lower())[:LIST_LIMIT]
 
 
 def safe_filename(name: str) -> str:
@@ -243,12 +254,12 @@ def create_app(assistant: Assistant) -> gr.Blocks:
     def upload(file: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
         """Save and ingest one uploaded article."""
         if not file:
-            return "Choose a file first.", gr.skip(), gr.skip(), None
+            return "Choose a file first.", gr.skip(), gr.skip(), gr.skip(), None
         try:
             status = save_upload(assistant, Path(file), lambda d, t, n: progress((d, max(t, 1)), desc=f"ingesting {n}"))
         except LoadError as exc:
-            return f"Not added: {exc}", gr.skip(), gr.skip(), None
-        return status, library_rows(assistant), gr.update(choices=doc_choices(assistant)), None
+            return f"Not added: {exc}", gr.skip(), gr.skip(), gr.skip(), None
+        return status, library_label(assistant), library_rows(assistant), gr.update(choices=doc_choices(assistant)), None
 
     def ask(question: str, history: list[Any] | str | None = None) -> dict[str, Any]:
         """Answer a question (optionally with earlier [question, answer] pairs); returns Answer.to_dict()."""
@@ -276,6 +287,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                         gr.Markdown("### Sources")
                         sources = gr.HTML(render_sources(assistant, None, 0), elem_id="sources")
             with gr.Tab("Library"):
+                size = gr.Markdown(library_label(assistant), elem_id="library-size")
                 table = gr.Dataframe(library_rows(assistant), headers=["Title", "Date", "Chunks", "File"],
                                      interactive=False, elem_id="library", wrap=True,
                                      column_widths=["55%", "13%", "9%", "23%"])
@@ -294,7 +306,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         clear_btn.click(lambda: ([], [], render_sources(assistant, None, 0), ""), None, chat_outputs,
                         api_visibility="private")
         chatbot.select(select, [turns], sources, api_visibility="private").then(None, js=SHOW_CITE_JS, api_visibility="private")
-        upload_file.upload(upload, [upload_file], [upload_status, table, docs, upload_file], api_name="upload", **lock)
+        upload_file.upload(upload, [upload_file], [upload_status, size, table, docs, upload_file], api_name="upload", **lock)
         gr.api(ask, api_name="ask", **lock)
     return app
 

@@ -104,6 +104,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep the corpus and store here (an interrupted run resumes)")
     parser.add_argument("--questions", type=int, default=60)
     parser.add_argument("--server", action="store_true", help="store in a `chroma run` server instead of a folder")
+    parser.add_argument("--keep-ingest", type=Path, metavar="RESULTS_JSON",
+                        help="skip the ingest step (the store in --work is complete) and copy its figures from RESULTS_JSON")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     folder = work / "articles"
@@ -117,33 +119,39 @@ def main() -> None:
     results: dict[str, object] = {"docs": args.docs, "store": "server" if server else "folder",
                                   "load_avg_start": os.getloadavg()}
 
-    texts = sample_texts(folder, settings, every=max(1, args.docs // 150))
-    raw_before = raw_throughput(embedder, texts)
-    t = time.perf_counter()
-    ingest = subprocess.run([sys.executable, "-m", "assistant", "ingest", str(folder), "--json"],
-                            env={**ENV, "ASSISTANT_DATA_DIR": str(settings.data_dir)},
-                            stdout=subprocess.PIPE, stderr=(work / "ingest.log").open("w"), text=True, check=True)
-    ingest_s = time.perf_counter() - t
-    report = json.loads(ingest.stdout)
-    raw_after = raw_throughput(embedder, texts)
-    raw = (raw_before + raw_after) / 2
-    bot = Assistant(settings, embedder=embedder)
-    chunks = bot.store.count_chunks()
-    added_chunks = sum(r.n_chunks for d, r in bot.store.records().items()) if report["added"] == args.docs else None
-    results["ingest"] = {
-        "seconds": round(ingest_s, 1),
-        "docs_added": report["added"],
-        "chunks_total": chunks,
-        "raw_embedding_texts_per_s": round(raw, 1),
-        "raw_before_after": [round(raw_before, 1), round(raw_after, 1)],
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-    }
-    if added_chunks:
-        rate = added_chunks / ingest_s
-        results["ingest"].update(  # type: ignore[attr-defined]
-            {"docs_per_s": round(args.docs / ingest_s, 2), "chunks_per_s": round(rate, 1),
-             "ratio_to_raw_embedding": round(rate / raw, 3)}
-        )
+    if args.keep_ingest:  # the store was built by an earlier run: keep that run's ingest figures
+        results["ingest"] = json.loads(args.keep_ingest.read_text())["ingest"]
+        results["ingest_from"] = str(args.keep_ingest.name)
+        bot = Assistant(settings, embedder=embedder)
+        chunks = bot.store.count_chunks()
+    else:
+        texts = sample_texts(folder, settings, every=max(1, args.docs // 150))
+        raw_before = raw_throughput(embedder, texts)
+        t = time.perf_counter()
+        ingest = subprocess.run([sys.executable, "-m", "assistant", "ingest", str(folder), "--json"],
+                                env={**ENV, "ASSISTANT_DATA_DIR": str(settings.data_dir)},
+                                stdout=subprocess.PIPE, stderr=(work / "ingest.log").open("w"), text=True, check=True)
+        ingest_s = time.perf_counter() - t
+        report = json.loads(ingest.stdout)
+        raw_after = raw_throughput(embedder, texts)
+        raw = (raw_before + raw_after) / 2
+        bot = Assistant(settings, embedder=embedder)
+        chunks = bot.store.count_chunks()
+        added_chunks = sum(r.n_chunks for d, r in bot.store.records().items()) if report["added"] == args.docs else None
+        results["ingest"] = {
+            "seconds": round(ingest_s, 1),
+            "docs_added": report["added"],
+            "chunks_total": chunks,
+            "raw_embedding_texts_per_s": round(raw, 1),
+            "raw_before_after": [round(raw_before, 1), round(raw_after, 1)],
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        }
+        if added_chunks:
+            rate = added_chunks / ingest_s
+            results["ingest"].update(  # type: ignore[attr-defined]
+                {"docs_per_s": round(args.docs / ingest_s, 2), "chunks_per_s": round(rate, 1),
+                 "ratio_to_raw_embedding": round(rate / raw, 3)}
+            )
 
     t = time.perf_counter()
     cold = Assistant(settings, embedder=embedder)

@@ -104,14 +104,29 @@ def test_upload_is_answerable_at_once(server: Server, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     client = server.client()
-    status, table, *_ = client.predict(handle_file(str(article)), api_name="/upload")
+    status, size, table, *_ = client.predict(handle_file(str(article)), api_name="/upload")
     assert "added" in status, status
+    assert size.startswith("2 articles in the library"), size
     saved = server.assistant.settings.uploads_dir / "evil-name.md"
     assert saved.exists()
     assert any(row[0] == "Lake Vostok Ferry" for row in table["data"])
     result = client.predict("How many passengers did the Lake Vostok ferry carry?", api_name="/ask")
     assert "4,812" in result["answer"]
     assert any(c["doc_id"] == "evil-name.md" and c["quote"] in saved.read_text() for c in result["citations"])
+
+
+def test_large_libraries_send_a_bounded_list_to_the_page(make_assistant, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A 15k-article library must not put 15k rows and choices into every page load."""
+    from assistant import web
+    from benchmarks.corpus_gen import generate
+
+    corpus = tmp_path / "articles"
+    generate(corpus, 5)
+    bot = make_assistant(corpus_dir=corpus)
+    bot.ingest(show_progress=False)
+    monkeypatch.setattr(web, "LIST_LIMIT", 3)
+    assert len(web.library_rows(bot)) == len(web.doc_choices(bot)) == 3
+    assert web.library_label(bot) == "5 articles in the library; the table and the article filter show the first 3 by title."
 
 
 def test_safe_filename() -> None:
