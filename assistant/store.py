@@ -339,16 +339,13 @@ class Store:
         self, vector: Sequence[float], n: int, doc_ids: Sequence[str] | None = None
     ) -> list[StoredChunk]:
         """Nearest chunks by cosine distance, optionally within some documents."""
-        total = self.count_chunks()
-        if total == 0:
-            return []
         where: dict[str, Any] | None = None
         if doc_ids:
             where = {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
         got = self._call(
             self.chunks.query,
             query_embeddings=[list(vector)],
-            n_results=min(n, total),
+            n_results=n,  # Chroma returns fewer when the collection is smaller (a count() costs 20 ms at 100k)
             where=where,
             include=["documents", "metadatas", "distances"],
         )
