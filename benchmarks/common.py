@@ -7,6 +7,7 @@ import os
 import platform
 import random
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,8 +27,13 @@ def machine() -> dict[str, object]:
                 mem_kb = int(line.split()[1])
     except OSError:
         pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=RESULTS.parent, capture_output=True,
+                                text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
     return {"cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024 / 1024, 1), "python": sys.version.split()[0],
-            "platform": platform.platform()}
+            "platform": platform.platform(), "commit": commit}
 
 
 def percentile(values: list[float], p: float) -> float:
