@@ -349,6 +349,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_br
     if report is not None:
         print(f"Ingested: added {report.added}, skipped {len(report.skipped)}; {report.chunks_total} chunks.", flush=True)  # noqa: T201
     print(f"Backend: {settings.describe()['llm']}; login {'required' if auth else 'off'}.", flush=True)  # noqa: T201
-    threading.Thread(target=assistant.retriever.sync, name="bm25-warm-up", daemon=True).start()  # while the UI starts
-    launch(create_app(assistant), host, port, auth=auth, open_browser=open_browser)
+    app = launch(create_app(assistant), host, port, auth=auth, open_browser=open_browser, block=False)
+    print(f"Serving on http://{host}:{port} (Ctrl-C stops it).", flush=True)  # noqa: T201
+    # Load the BM25 index once the page is served, not while it starts (it would compete for the GIL).
+    threading.Thread(target=assistant.retriever.sync, name="bm25-warm-up", daemon=True).start()
+    app.block_thread()
     return 0
