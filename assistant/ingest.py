@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
 CHUNKER_VERSION = "sent-v1"
-BATCH_CHARS = 120_000  # documents are embedded and committed in groups of about this much text
 BM25_ROWS = 20_000  # committed chunks are added to the BM25 index in segments of about this many
 
 
@@ -289,7 +288,7 @@ def ingest(
             by_hash[doc.content_hash] = doc.doc_id
             pending.append((doc, chunks))
             pending_chars += len(doc.text)
-            if pending_chars >= BATCH_CHARS:
+            if pending_chars >= settings.ingest_batch_chars:
                 flush()
                 pending, pending_chars = [], 0
         flush()

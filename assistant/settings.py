@@ -69,6 +69,7 @@ class Settings:
     top_k: int = 6
     max_question_chars: int = 2000
     max_file_bytes: int = 20 * 1024 * 1024
+    ingest_batch_chars: int = 120_000  # documents are embedded and committed in groups of about this much text
 
     def __post_init__(self) -> None:
         if not 32 <= self.chunk_tokens <= 2000:
@@ -138,6 +139,7 @@ class Settings:
             "chunk_tokens": _env_int(env, "ASSISTANT_CHUNK_TOKENS", 96, 32, 2000),
             "chunk_overlap": _env_int(env, "ASSISTANT_CHUNK_OVERLAP", 16, 0, 999),
             "top_k": _env_int(env, "ASSISTANT_TOP_K", 6, 1, 50),
+            "ingest_batch_chars": _env_int(env, "ASSISTANT_INGEST_BATCH_CHARS", 120_000, 1, 10_000_000),
         }
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

@@ -51,6 +51,7 @@ print(json.dumps(out))
 def env_for(data: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ASSISTANT_"))}
     env["ASSISTANT_DATA_DIR"] = str(data)
+    env["ASSISTANT_INGEST_BATCH_CHARS"] = "6000"  # commits every 2-3 articles, so kills land between commits
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -121,30 +122,35 @@ def test_sigkill_at_many_points_loses_and_duplicates_nothing(tmp_path: Path) -> 
     expected = expected_state(folder)
     assert len(expected) == N_GENERATED + 2
 
-    # an uninterrupted run on its own store, to know how long a run takes
+    # an uninterrupted run on its own store, and a run with nothing to do (start-up alone), to place the kills
     t0 = time.monotonic()
     probe = start_ingest(folder, tmp_path / "probe")
     out, err = probe.communicate(timeout=300)
     full = time.monotonic() - t0
     assert probe.returncode == 0, err
     assert json.loads(out)["added"] == len(expected)
+    t0 = time.monotonic()
+    start_ingest(folder, tmp_path / "probe").communicate(timeout=300)
+    startup = min(time.monotonic() - t0, full)
 
     data = tmp_path / "data"
     rng = random.Random(7)
-    # kill points spread over the whole run (stratified), in seeded random order
-    delays = [full * (0.15 + 0.85 * (i + rng.random()) / KILLS) for i in range(KILLS)]
-    rng.shuffle(delays)
+    # kill points spread over what is left of the work (stratified), in seeded random order
+    fractions = [0.1 + 0.85 * (i + rng.random()) / KILLS for i in range(KILLS)]
+    rng.shuffle(fractions)
     killed_mid_run = 0
     partial_seen = False
-    for i, delay in enumerate(delays):
+    for i, fraction in enumerate(fractions):
         if i == KILLS // 2:
             state = inspect(data)
             partial_seen = partial_seen or 0 < len(state["records"]) < len(expected)
             # change a third of the articles: later kills also hit the replace-a-document path
             edit(folder, sorted(p.name for p in folder.glob("article-*.md"))[::3])
+        left = len(expected) - len(inspect(data)["records"]) if data.exists() else len(expected)
+        work = (full - startup) * max(left, len(expected) // 3) / len(expected)
         proc = start_ingest(folder, data)
         try:
-            proc.wait(timeout=delay)
+            proc.wait(timeout=startup * 0.8 + work * fraction)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             killed_mid_run += 1
