@@ -191,7 +191,7 @@ def _load_one(path: Path, root: Path, records: dict[str, DocRecord], settings: S
 
 def sweep_orphans(store: Store) -> int:
     """Delete chunks that belong to no committed document version (left by a crash)."""
-    records = store.records()
+    records = store.records(fresh=True)
     expected = sum(r.n_chunks for r in records.values())
     if store.count_chunks() == expected:
         return 0

@@ -218,6 +218,7 @@ class Store:
             }
             for r, _ in items
         ]
+        self._bump()  # before and after: a crash in between never leaves a revision whose cached records are stale
         self._call(
             self.docs.upsert,
             ids=[r.doc_id for r, _ in items],
@@ -236,6 +237,7 @@ class Store:
 
     def remove_doc(self, doc_id: str) -> None:
         """Remove a document: its record first (so it vanishes at once), then its chunks."""
+        self._bump()
         self._call(self.docs.delete, ids=[doc_id])
         self.delete_chunks(self._call(self.chunks.get, where={"doc_id": doc_id}, include=[])["ids"])
         self._bump()
@@ -247,12 +249,16 @@ class Store:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def records(self) -> dict[str, DocRecord]:
-        """Committed documents by id (cached in memory and on disk until the revision changes)."""
+    def records(self, *, fresh: bool = False) -> dict[str, DocRecord]:
+        """Committed documents by id (cached in memory and on disk until the revision changes).
+
+        `fresh` reads them from Chroma whatever the caches hold: ingest decides what to sweep
+        and re-index from the store itself, never from a cache.
+        """
         rev = self.revision()
-        if self._records is not None and rev == self._records_revision:
+        if not fresh and self._records is not None and rev == self._records_revision:
             return self._records
-        records = self._cached_records(rev)
+        records = None if fresh else self._cached_records(rev)
         if records is None:
             got = self._call(self.docs.get, include=["metadatas"])
             records = {}
