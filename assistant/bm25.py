@@ -116,6 +116,11 @@ class Bm25Index:
         self._wanted: dict[str, Version] = {}
         self._n_live = 0
         self._avg_len = 1.0
+        # derived from the segments in _refresh_live, not per question: row offsets, lengths, ids, documents
+        self._offsets = np.zeros(1, dtype=np.int64)
+        self._lengths = np.empty(0, dtype=np.float32)
+        self._ids: list[str] = []
+        self._doc_ids: list[str] = []
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -191,6 +196,11 @@ class Bm25Index:
         self._n_live = int(sum(m.sum() for m in self._live))
         total = sum(float(s.lengths[m].sum()) for s, m in zip(self._load(), self._live))
         self._avg_len = total / self._n_live if self._n_live else 1.0
+        segments = self._load()
+        self._offsets = np.cumsum([0] + [len(s.chunk_ids) for s in segments])
+        self._lengths = np.concatenate([s.lengths for s in segments]) if segments else np.empty(0, dtype=np.float32)
+        self._ids = [c for s in segments for c in s.chunk_ids]
+        self._doc_ids = [v[0] for s in segments for v in s.versions]
 
     def _compact_if_needed(self) -> None:
         segments = self._load()
@@ -230,9 +240,8 @@ class Bm25Index:
                     keep = alive[rows]
                     per.append((rows[keep], tfs[keep]))
                 hits.append(per)
-            offsets = np.cumsum([0] + [len(s.chunk_ids) for s in segments])
+            offsets, lengths = self._offsets, self._lengths
             scores = np.zeros(int(offsets[-1]), dtype=np.float32)
-            lengths = np.concatenate([s.lengths for s in segments])
             for per in hits:
                 df = sum(len(rows) for rows, _ in per)
                 if not df:
@@ -245,8 +254,7 @@ class Bm25Index:
                         scores[at] += idf * tfs * (K1 + 1) / norm
             if doc_ids:
                 wanted = set(doc_ids)
-                allowed = np.fromiter((v[0] in wanted for s in segments for v in s.versions), dtype=bool,
-                                      count=len(scores))
+                allowed = np.fromiter((d in wanted for d in self._doc_ids), dtype=bool, count=len(scores))
                 scores[~allowed] = 0.0
             positive = int((scores > 0).sum())
             k = min(n, positive)
@@ -254,8 +262,7 @@ class Bm25Index:
                 return []
             top = np.argpartition(-scores, k - 1)[:k]
             top = top[np.lexsort((top, -scores[top]))]
-            ids = [c for s in segments for c in s.chunk_ids] if len(segments) > 1 else segments[0].chunk_ids
-            return [(ids[int(i)], float(scores[i])) for i in top]
+            return [(self._ids[int(i)], float(scores[i])) for i in top]
 
 
 def _merge(parts: Sequence[tuple[_Segment, np.ndarray]], name: str) -> _Segment:
