@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import extractive
-from assistant.bm25 import Bm25Index, index_folder
+from assistant.bm25 import Bm25Index
 from assistant.citations import verify
 from assistant.condense import History, condense
 from assistant.ingest import Progress, ingest
@@ -61,7 +61,7 @@ class Assistant:
         self.embedder = embedder or make_embeddings(self.settings)
         self.store = store or Store(self.settings)
         self.store.open(embeddings_name(self.embedder))
-        self.bm25 = Bm25Index(index_folder(self.settings.data_dir, self.store.location, self.settings.collection))
+        self.bm25 = Bm25Index(self.store.local_dir("bm25"))
         self.retriever = Retriever(self.store, self.embedder, self.bm25)
         self._llm: Any = None
         self._sentence_vectors: dict[str, Any] = {}

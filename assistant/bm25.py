@@ -308,11 +308,3 @@ def _merge(parts: Sequence[tuple[_Segment, np.ndarray]], name: str) -> _Segment:
         chunk_ids,
         versions,
     )
-
-
-def index_folder(data_dir: Path, location: str, collection: str) -> Path:
-    """Where the index of one collection lives: under the data dir, keyed by store location."""
-    import hashlib
-
-    key = hashlib.sha1(f"{location}\n{collection}".encode()).hexdigest()[:12]
-    return data_dir / "bm25" / f"{collection}-{key}"

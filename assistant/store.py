@@ -276,9 +276,13 @@ class Store:
         self._records, self._records_revision = records, rev
         return records
 
-    def _records_file(self) -> Path:
+    def local_dir(self, kind: str) -> Path:
+        """A local folder for `kind` of data derived from this store (keyed by its location and collection)."""
         key = hashlib.sha1(f"{self.location}\n{self.settings.collection}".encode()).hexdigest()[:12]
-        return self.settings.data_dir / "records" / f"{self.settings.collection}-{key}.json"
+        return self.settings.data_dir / kind / f"{self.settings.collection}-{key}"
+
+    def _records_file(self) -> Path:
+        return self.local_dir("records") / "records.json"
 
     def _cached_records(self, rev: str) -> dict[str, DocRecord] | None:
         """The records saved at this revision (a large library starts in ms instead of seconds)."""
