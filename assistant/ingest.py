@@ -34,11 +34,6 @@ def chunker_id(settings: Settings) -> str:
 Chunked = tuple[Document, list[Chunk]]
 
 
-def chunk_all(docs: Sequence[Document], settings: Settings) -> list[Chunked]:
-    """Chunk documents with the settings' token sizes."""
-    return [(doc, chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens)) for doc in docs]
-
-
 def embed_chunks(chunked: Sequence[Chunked], embedder: Embeddings) -> list[list[float]]:
     """One embedding pass over every chunk (the title prefixed, as BM25 sees it too)."""
     return embedder.embed_documents([f"{doc.title}\n{c.text}" for doc, chunks in chunked for c in chunks])
@@ -76,12 +71,6 @@ def write_documents(
         ]
     )
     return len(items)
-
-
-def index_documents(docs: Sequence[Document], store: Store, embedder: Embeddings, settings: Settings) -> int:
-    """Chunk, embed and commit documents together (one embedding pass, one commit); returns chunks written."""
-    chunked = chunk_all(docs, settings)
-    return write_documents(chunked, embed_chunks(chunked, embedder), store, settings)
 
 
 def bm25_rows(chunked: Sequence[Chunked], settings: Settings) -> list[Row]:

@@ -177,14 +177,10 @@ class Store:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def upsert_chunks(
-        self, doc_hash: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]], extra: dict[str, str]
-    ) -> None:
-        """Write one document's chunk vectors (idempotent: ids are content-addressed)."""
-        self.upsert_many([(doc_hash, c, v, extra) for c, v in zip(chunks, vectors)])
-
     def upsert_many(self, items: Sequence[tuple[str, Chunk, Sequence[float], dict[str, str]]]) -> None:
         """Write (doc hash, chunk, vector, extra metadata) of many documents in as few calls as Chroma allows.
+
+        Idempotent: chunk ids are content-addressed.
 
         Each Chroma write has a fixed cost (a transaction), so one call per group, not per document.
         """

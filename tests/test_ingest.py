@@ -87,7 +87,8 @@ def test_interrupted_ingest_leaves_no_visible_half_document(make_assistant, corp
     doc = load_file(seed, corpus_copy)
     chunks = chunk_document(doc, bot.settings.chunk_tokens, bot.settings.chunk_overlap, count_tokens)
     half = chunks[: len(chunks) // 2]
-    bot.store.upsert_chunks(doc.content_hash, half, bot.embedder.embed_documents([c.text for c in half]), {})
+    vectors = bot.embedder.embed_documents([c.text for c in half])
+    bot.store.upsert_many([(doc.content_hash, c, v, {}) for c, v in zip(half, vectors)])
     # A crash here: half of the new version is stored but not committed.
     passages = bot.retriever.search("summit in Geneva", 10)
     assert all(p.chunk_id not in {c.chunk_id for c in half} for p in passages)
