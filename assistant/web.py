@@ -326,12 +326,12 @@ def auth_from_env(env: dict[str, str] | None = None) -> list[tuple[str, str]] | 
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, auth: list[tuple[str, str]] | None = None,
-           open_browser: bool = False, block: bool = True) -> gr.Blocks:
-    """Serve a built app: no share link, local fonts, optional login; returns once serving unless `block`."""
+           open_browser: bool = False) -> gr.Blocks:
+    """Serve a built app (no share link, local fonts, optional login); returns once it is serving."""
     app.queue(default_concurrency_limit=1)
     app.launch(server_name=host, server_port=port, share=False, inbrowser=open_browser, auth=auth,
                auth_message="Log in with a user from ASSISTANT_AUTH." if auth else None, theme=THEME, css=CSS, head=HEAD,
-               footer_links=["api"], prevent_thread_lock=not block, show_error=True, quiet=not block)
+               footer_links=["api"], prevent_thread_lock=True, show_error=True, quiet=True)
     return app
 
 
@@ -349,7 +349,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_br
     if report is not None:
         print(f"Ingested: added {report.added}, skipped {len(report.skipped)}; {report.chunks_total} chunks.", flush=True)  # noqa: T201
     print(f"Backend: {settings.describe()['llm']}; login {'required' if auth else 'off'}.", flush=True)  # noqa: T201
-    app = launch(create_app(assistant), host, port, auth=auth, open_browser=open_browser, block=False)
+    app = launch(create_app(assistant), host, port, auth=auth, open_browser=open_browser)
     print(f"Serving on http://{host}:{port} (Ctrl-C stops it).", flush=True)  # noqa: T201
     # Load the BM25 index once the page is served, not while it starts (it would compete for the GIL).
     threading.Thread(target=assistant.retriever.sync, name="bm25-warm-up", daemon=True).start()

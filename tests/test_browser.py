@@ -34,7 +34,7 @@ def url(embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  #
     assistant.ensure_ingested()
     app = web.create_app(assistant)
     port = free_port()
-    web.launch(app, "127.0.0.1", port, block=False)
+    web.launch(app, "127.0.0.1", port)
     yield f"http://127.0.0.1:{port}/"
     app.close()
 

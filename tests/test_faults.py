@@ -36,7 +36,7 @@ def test_chroma_server_restart_mid_session(embedder, tmp_path: Path) -> None:  #
         assert "Witkoff" in before.text and before.citations
         app = web.create_app(bot)
         port = free_port()
-        web.launch(app, "127.0.0.1", port, block=False)
+        web.launch(app, "127.0.0.1", port)
         client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
         assert client.predict(Q, api_name="/ask")["answer"] == before.text
 

@@ -29,7 +29,7 @@ def start(assistant: Any, auth: list[tuple[str, str]] | None = None) -> Server:
 
     app = web.create_app(assistant)
     port = free_port()
-    web.launch(app, "127.0.0.1", port, auth=auth, block=False)
+    web.launch(app, "127.0.0.1", port, auth=auth)
     return Server(app, assistant, f"http://127.0.0.1:{port}/")
 
 
