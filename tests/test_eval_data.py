@@ -1,0 +1,70 @@
+"""The hand-written eval data is well formed: gold quotes verbatim, styles and counts as documented."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from assistant.evals import load_dataset
+from assistant.load import load_file
+from assistant.metrics import facts_present
+from evals.check_quotes import missing_quotes
+
+ROOT = Path(__file__).resolve().parent.parent
+EVALS = ROOT / "evals"
+NEWS = EVALS / "news"
+STYLES = {"literal", "reworded", "multipart", "unanswerable-ontopic"}
+
+
+def _rows(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_golden_reworded_lines() -> None:
+    rows = [r for r in _rows(EVALS / "golden.jsonl") if "style" in r]
+    styles = Counter(r["style"] for r in rows)
+    assert styles["reworded"] + styles["multipart"] >= 40 and styles["multipart"] >= 10
+    assert styles["unanswerable-ontopic"] >= 10 and set(styles) <= STYLES
+    for r in rows:
+        assert r["answerable"] == (r["style"] != "unanswerable-ontopic"), r["id"]
+        if r["style"] == "multipart":
+            assert len(r["facts"]) >= 2, r["id"]
+    questions = {r["question"] for r in _rows(EVALS / "golden.jsonl")}
+    for q in (
+        "How many hours did the Kremlin meeting go on for?",
+        "Which two men did Trump dispatch to Moscow?",
+        "How many points did the Russian plan contain?",
+        "What town did Moscow say it had taken?",
+        "Who did Trump send to Moscow?",
+    ):
+        assert q in questions
+
+
+def test_news_articles_and_dataset() -> None:
+    articles = NEWS / "articles"
+    names = {p.name for p in articles.glob("*.md")}
+    assert len(names) >= 8
+    for name in names:
+        doc = load_file(articles / name, articles)
+        assert 350 <= len(doc.text.split()) <= 800, name
+        head = (articles / name).read_text(encoding="utf-8").split("---")[1]
+        for key in ("title:", "date:", "source:", "url:", "author:"):
+            assert key in head, (name, key)
+    cases = load_dataset(NEWS / "dataset.jsonl")
+    rows = _rows(NEWS / "dataset.jsonl")
+    styles = Counter(r["style"] for r in rows)
+    assert len(cases) >= 40 and styles["reworded"] + styles["multipart"] >= len(cases) / 2
+    assert styles["multipart"] >= 5 and styles["unanswerable-ontopic"] >= 8
+    for c in cases:
+        assert set(c.gold_docs) <= names, c.id
+        if c.answerable:
+            assert c.gold_docs and c.gold_quotes and c.facts, c.id
+            assert any(facts_present(c.facts, a) for a in c.answers), c.id
+        else:
+            assert not c.answers and not c.facts and not c.gold_quotes, c.id
+
+
+def test_gold_quotes_verbatim() -> None:
+    assert missing_quotes(EVALS / "golden.jsonl", ROOT / "corpus") == []
+    assert missing_quotes(NEWS / "dataset.jsonl", NEWS / "articles") == []
