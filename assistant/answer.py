@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,16 +18,45 @@ from assistant.ingest import Progress, ingest
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
 from assistant.store import Store
-from assistant.types import Answer, Citation, IngestReport, Passage
+from assistant.types import Answer, Citation, IngestReport, Passage, Query
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
+
+    from assistant.chain import AnswerRunnable
+    from assistant.hybrid import HybridRetriever
 
 log = logging.getLogger(__name__)
 
 
 class QuestionError(ValueError):
     """The question cannot be answered as given (empty, too long, ...)."""
+
+
+class UnknownDocumentError(QuestionError):
+    """A document filter names an id that no stored document has."""
+
+
+def check_doc_ids(doc_ids: Sequence[str] | str | None, known: Collection[str]) -> list[str] | None:
+    """The filter as a list, or UnknownDocumentError naming every id that matches no stored document."""
+    if doc_ids is None:
+        return None
+    ids = [doc_ids] if isinstance(doc_ids, str) else [str(d) for d in doc_ids]
+    if not ids:
+        return None
+    unknown = [d for d in dict.fromkeys(ids) if d not in known]
+    if not unknown:
+        return ids
+    import difflib
+
+    names = ", ".join(repr(d) for d in unknown)
+    hints = [m for d in unknown for m in difflib.get_close_matches(d, list(known), n=1, cutoff=0.6)]
+    guess = f" (did you mean {', '.join(repr(h) for h in dict.fromkeys(hints))}?)" if hints else ""
+    raise UnknownDocumentError(
+        f"unknown document id{'s' if len(unknown) > 1 else ''} {names}: no stored document has "
+        f"{'them' if len(unknown) > 1 else 'it'}{guess}. The valid ids are the \"documents\" of "
+        "`assistant ingest --json` (or the file names in the web chat's Library tab)."
+    )
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -65,6 +95,7 @@ class Assistant:
         self.retriever = Retriever(self.store, self.embedder, self.bm25)
         self._llm: Any = None
         self._sentence_vectors: dict[str, Any] = {}
+        self.lock = threading.RLock()  # LangChain batch/async callers share one store, index and model
 
     # -- ingest ----------------------------------------------------------------------------------
 
@@ -98,6 +129,28 @@ class Assistant:
         self.store.drop()
         self.store.open(embeddings_name(self.embedder))
         self.retriever = Retriever(self.store, self.embedder, self.bm25)
+
+    # -- search and LangChain --------------------------------------------------------------------
+
+    def search(
+        self, query: str, k: int | None = None, doc_ids: Sequence[str] | str | None = None, **filters: Any
+    ) -> list[Passage]:
+        """The hybrid search answers use: top-k passages for a query (unknown document ids are an error)."""
+        ids = check_doc_ids(doc_ids, self.store.records())
+        with self.lock:
+            return self.retriever.search(query, k or self.settings.top_k, ids, **filters)
+
+    def as_retriever(self, k: int | None = None, **filters: Any) -> HybridRetriever:
+        """The hybrid search as a LangChain retriever (filters as in `search`)."""
+        from assistant.hybrid import HybridRetriever
+
+        return HybridRetriever(assistant=self, k=k, filters=filters)
+
+    def as_runnable(self) -> AnswerRunnable:
+        """The answer pipeline as a LangChain Runnable: {"question", "history"?} -> the `ask --json` dict."""
+        from assistant.chain import AnswerRunnable
+
+        return AnswerRunnable(assistant=self)
 
     # -- answer ----------------------------------------------------------------------------------
 
@@ -155,8 +208,31 @@ class Assistant:
     ) -> Iterator[str | Answer]:
         """Yield draft text pieces (LLM backend only), then the verified Answer last."""
         t0 = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
+        query = self.prepare(question, history, doc_ids)
         timings: dict[str, float] = {}
+        t1 = time.perf_counter()
+        passages = self.retriever.search(query.search_text, top_k or self.settings.top_k, query.doc_ids)
+        timings["retrieve_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        if self.llm is not None:
+            result: Answer | None = None
+            for event in self.llm.stream(query.standalone, passages, context=query.context):
+                if isinstance(event, Answer):
+                    result = event
+                else:
+                    yield event
+            assert result is not None
+        else:
+            result = self.offline_result(query, passages)
+        timings["answer_s"] = time.perf_counter() - t2
+        timings["total_s"] = time.perf_counter() - t0
+        result.timings = {k: round(v, 4) for k, v in timings.items()}
+        yield self.finish(result, query, passages)
+
+    def prepare(self, question: str, history: History | None = None, doc_ids: Sequence[str] | str | None = None) -> Query:
+        """Check the question and filter, and condense a follow-up (the model's condenser on the LLM backend)."""
+        question = clean_question(question, self.settings.max_question_chars)
+        ids = check_doc_ids(doc_ids, self.store.records())
         if self.llm is not None and history:
             standalone, context = self.llm.condense(question, history), ""
         else:
@@ -164,30 +240,21 @@ class Assistant:
         search_text = f"{standalone} {context}".strip() if context else standalone
         # The offline rule keeps a follow-up's own words and passes the conversation as context.
         offline_question = question if context else standalone
-        t1 = time.perf_counter()
-        passages = self.retriever.search(search_text, top_k or self.settings.top_k, doc_ids)
-        timings["retrieve_s"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
-        if self.llm is not None:
-            result: Answer | None = None
-            for event in self.llm.stream(standalone, passages, context=context):
-                if isinstance(event, Answer):
-                    result = event
-                else:
-                    yield event
-            assert result is not None
-            result.question = question
-        else:
-            text, citations, refused = self.offline_answer(offline_question, passages, context)
-            result = Answer(question, text, refused, citations, list(passages), backend="extractive")
-        result.standalone_question = standalone if standalone != question else None
-        timings["answer_s"] = time.perf_counter() - t2
-        timings["total_s"] = time.perf_counter() - t0
-        result.timings = {k: round(v, 4) for k, v in timings.items()}
+        return Query(question, standalone, context, search_text, offline_question, ids)
+
+    def offline_result(self, query: Query, passages: Sequence[Passage]) -> Answer:
+        """The offline answer to a prepared query."""
+        text, citations, refused = self.offline_answer(query.offline_question, passages, query.context)
+        return Answer(query.question, text, refused, citations, list(passages), backend="extractive")
+
+    def finish(self, result: Answer, query: Query, passages: Sequence[Passage]) -> Answer:
+        """Check every citation of a drafted Answer; show the offline answer instead when any fails."""
+        question = result.question = query.question
+        result.standalone_question = query.standalone if query.standalone != question else None
         problems = verify(result)
         if problems:  # never show an answer whose citations do not check out
             log.warning("answer failed verification: %s", "; ".join(problems))
-            text, citations, refused = self.offline_answer(offline_question, passages, context)
+            text, citations, refused = self.offline_answer(query.offline_question, passages, query.context)
             result = Answer(
                 question, text, refused, citations, list(passages), backend="extractive",
                 standalone_question=result.standalone_question, timings=result.timings,
@@ -199,7 +266,7 @@ class Assistant:
                 log.error("offline answer failed verification too: %s", "; ".join(still))
                 result.text, result.citations, result.refused = extractive.refusal(question, passages), [], True
                 result.changes = [*result.changes, *still]
-        yield result
+        return result
 
 
 _DEFAULT: Assistant | None = None

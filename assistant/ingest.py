@@ -8,12 +8,14 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
 from assistant.bm25 import Bm25Index, Row
 from assistant.chunk import chunk_document
 from assistant.load import SUPPORTED, LoadError, iter_files, load_file
+from assistant.progress import LineProgress
 from assistant.settings import Settings
 from assistant.store import DocRecord, Store
 from assistant.tokens import count_tokens
@@ -225,13 +227,19 @@ def ingest(
     pending: list[Chunked] = []
     pending_chars = 0
     rows: list[Row] = []
-    hide = not _is_tty() if show_progress is None else not show_progress
-    bar = tqdm(total=len(files), unit="file", desc="ingest", disable=hide)
+    bar: Any  # a tqdm bar on a terminal; without one (cron, CI, a pipe) a plain line at most every 10 s
+    if show_progress is None and not _is_tty():
+        bar = LineProgress(len(files))
+    else:
+        bar = tqdm(total=len(files), unit="file", desc="ingest", disable=show_progress is False)
     writer = _Writer()
 
     def write(chunked: list[Chunked], vectors: list[list[float]]) -> None:
-        write_documents(chunked, vectors, store, settings)
-        bar.update(len(chunked))
+        written = write_documents(chunked, vectors, store, settings)
+        if isinstance(bar, LineProgress):
+            bar.update(len(chunked), chunks=written)
+        else:
+            bar.update(len(chunked))
         if bm25 is not None:
             rows.extend(bm25_rows(chunked, settings))
             if len(rows) >= BM25_ROWS:
@@ -299,6 +307,7 @@ def ingest(
                 store.remove_doc(record.doc_id)
                 report.removed += 1
     report.chunks_total = store.count_chunks()
+    report.documents = sorted(store.records())
     return report
 
 

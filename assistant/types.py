@@ -101,6 +101,18 @@ class Answer:
         }
 
 
+@dataclass(frozen=True)
+class Query:
+    """A checked question, ready to search: its standalone form and the conversation it leans on."""
+
+    question: str  # as asked (cleaned)
+    standalone: str  # what is searched and answered (the question itself unless it is a follow-up)
+    context: str  # earlier turn's words, for the offline answerer
+    search_text: str
+    offline_question: str
+    doc_ids: list[str] | None = None
+
+
 @dataclass
 class IngestReport:
     """What an ingest run did; `to_dict()` is the `--json` contract."""
@@ -111,6 +123,7 @@ class IngestReport:
     removed: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     chunks_total: int = 0
+    documents: list[str] = field(default_factory=list)  # ids of every stored document, sorted
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -121,4 +134,5 @@ class IngestReport:
             "removed": self.removed,
             "skipped": list(self.skipped),
             "chunks_total": self.chunks_total,
+            "documents": list(self.documents),
         }

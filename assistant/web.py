@@ -261,10 +261,10 @@ def create_app(assistant: Assistant) -> gr.Blocks:
             return f"Not added: {exc}", gr.skip(), gr.skip(), gr.skip(), None
         return status, library_label(assistant), library_rows(assistant), gr.update(choices=doc_choices(assistant)), None
 
-    def ask(question: str, history: list[Any] | str | None = None) -> dict[str, Any]:
-        """Answer a question (optionally with earlier [question, answer] pairs); returns Answer.to_dict()."""
+    def ask(question: str, history: list[Any] | str | None = None, doc_ids: list[str] | None = None) -> dict[str, Any]:
+        """Answer a question (optionally with earlier [question, answer] pairs and a document filter) as Answer.to_dict()."""
         try:
-            return assistant.answer(question, _parse_history(history)).to_dict()
+            return assistant.answer(question, _parse_history(history), doc_ids=doc_ids or None).to_dict()
         except (QuestionError, StoreError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
 

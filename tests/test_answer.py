@@ -85,9 +85,14 @@ def test_no_duplicate_sentences(bot) -> None:  # type: ignore[no-untyped-def]
     assert len(sentences) == len(set(sentences))
 
 
-def test_doc_filter_restricts_retrieval(bot) -> None:  # type: ignore[no-untyped-def]
-    ans = bot.answer("Who did Trump send to Moscow?", doc_ids=["no-such-doc.md"])
-    assert ans.refused and ans.passages == []
+def test_unknown_doc_filter_is_a_value_error(bot) -> None:  # type: ignore[no-untyped-def]
+    seed = "putin-sends-trump-envoys-away.md"
+    with pytest.raises(ValueError, match=r"'no-such-doc\.md'.*assistant ingest --json"):
+        bot.answer("Who did Trump send to Moscow?", doc_ids=["no-such-doc.md"])
+    with pytest.raises(ValueError, match=r"'putin-sends-trump-envoys-away\.mdx'.*did you mean '" + seed):
+        bot.answer("Who did Trump send to Moscow?", doc_ids=[seed, seed + "x"])
+    ans = bot.answer("Who did Trump send to Moscow?", doc_ids=seed)  # a single id as a string
+    assert not ans.refused and {p.doc_id for p in ans.passages} == {seed}
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t ", "x" * 200_000])

@@ -22,7 +22,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_ingest_json_contract(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ingest", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert set(report) == {"added", "updated", "unchanged", "removed", "skipped", "chunks_total"}
+    assert set(report) == {"added", "updated", "unchanged", "removed", "skipped", "chunks_total", "documents"}
+    assert report["documents"] == ["putin-sends-trump-envoys-away.md"]
     assert report["added"] == 1 and report["chunks_total"] > 0
     assert main(["ingest", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
@@ -94,3 +95,18 @@ def test_console_script_subprocess(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "Witkoff" in json.loads(run.stdout)["answer"]
+
+
+def test_unknown_doc_filter_is_an_error(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--doc", "nonexistent.md", "Who did Trump send to Moscow?"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "'nonexistent.md'" in lines[0] and "assistant ingest --json" in lines[0] and "Library tab" in lines[0]
+
+
+def test_known_doc_filter_answers(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--json", "--doc", "putin-sends-trump-envoys-away.md", "Who did Trump send to Moscow?"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert not data["refused"] and {p["doc_id"] for p in data["passages"]} == {"putin-sends-trump-envoys-away.md"}

@@ -68,6 +68,13 @@ def test_ask_endpoint_rejects_empty_question(server: Server) -> None:
         server.client().predict("   ", api_name="/ask")
 
 
+def test_ask_endpoint_doc_filter(server: Server) -> None:
+    with pytest.raises(Exception, match=r"unknown document id 'nonexistent\.md'.*assistant ingest --json"):
+        server.client().predict("Who did Trump send to Moscow?", None, ["nonexistent.md"], api_name="/ask")
+    result = server.client().predict("Who did Trump send to Moscow?", None, [SEED.name], api_name="/ask")
+    assert not result["refused"] and {p["doc_id"] for p in result["passages"]} == {SEED.name}
+
+
 def test_api_names_are_explicit(server: Server) -> None:
     info = server.client().view_api(print_info=False, return_format="dict")
     assert set(info["named_endpoints"]) == {"/ask", "/chat", "/regenerate", "/upload"}
