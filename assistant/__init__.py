@@ -1,6 +1,13 @@
-"""Answers questions over source articles, with citations you can check."""
+"""Answers questions over source articles, with citations you can check.
 
-from assistant.answer import Assistant, QuestionError, answer
+Start with `answer(question)`; `Assistant(settings)` holds the parts (store, embedder, retriever,
+answerer) for ingest, answer, stream, search; `Assistant.as_retriever()` and
+`Assistant.as_runnable()` (or `HybridRetriever(k=4)`) plug them into LangChain.
+"""
+
+from assistant.answer import Assistant, QuestionError, UnknownDocumentError, answer
+from assistant.chain import AnswerRunnable
+from assistant.hybrid import HybridRetriever
 from assistant.settings import Settings, SettingsError
 from assistant.types import Answer, Citation, Document, IngestReport, Passage
 
@@ -13,6 +20,6 @@ def ingest(*paths: str, prune: bool = False) -> IngestReport:
 
 
 __all__ = [
-    "Answer", "Assistant", "Citation", "Document", "IngestReport", "Passage", "QuestionError", "Settings",
-    "SettingsError", "answer", "ingest",
+    "Answer", "AnswerRunnable", "Assistant", "Citation", "Document", "HybridRetriever", "IngestReport", "Passage",
+    "QuestionError", "Settings", "SettingsError", "UnknownDocumentError", "answer", "ingest",
 ]
