@@ -68,3 +68,16 @@ def test_news_articles_and_dataset() -> None:
 def test_gold_quotes_verbatim() -> None:
     assert missing_quotes(EVALS / "golden.jsonl", ROOT / "corpus") == []
     assert missing_quotes(NEWS / "dataset.jsonl", NEWS / "articles") == []
+
+
+def test_followup_pairs() -> None:
+    rows = _rows(EVALS / "followup_pairs.jsonl")
+    assert len(rows) >= 60
+    assert all(set(r) == {"previous", "question", "followup"} and isinstance(r["followup"], bool) for r in rows)
+    labels = Counter(r["followup"] for r in rows)
+    assert labels[True] >= 20 and labels[False] >= 20
+    pronoun = {"its", "their", "it", "this", "that"}
+    standalone_with_pronoun = [
+        r for r in rows if not r["followup"] and pronoun & set(r["question"].lower().replace("?", " ").replace(",", " ").split())
+    ]
+    assert len(standalone_with_pronoun) >= 10
