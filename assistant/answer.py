@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from assistant import extractive
 from assistant.bm25 import Bm25Index
 from assistant.citations import verify
-from assistant.condense import History, condense
+from assistant.condense import History, condense, needs_context
 from assistant.ingest import Progress, ingest
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
@@ -233,7 +233,7 @@ class Assistant:
         """Check the question and filter, and condense a follow-up (the model's condenser on the LLM backend)."""
         question = clean_question(question, self.settings.max_question_chars)
         ids = check_doc_ids(doc_ids, self.store.records())
-        if self.llm is not None and history:
+        if self.llm is not None and history and needs_context(question):  # a question naming its subject stands alone
             standalone, context = self.llm.condense(question, history), ""
         else:
             standalone, context = condense(question, history)
