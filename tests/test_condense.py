@@ -44,5 +44,7 @@ def test_followup_report_on_the_labelled_pairs(tmp_path) -> None:  # type: ignor
     assert result["precision"] >= PRECISION and result["recall"] >= RECALL, result
 
 
-PRECISION = 0.0  # set from the first measurement on the pairs (see evals/README.md)
-RECALL = 0.0
+# Regression guards just under the first (and only) measurement: precision 0.902, recall 0.841 on 84 pairs,
+# by a detector written before the pairs were seen and never tuned on them (python -m evals.followup_report).
+PRECISION = 0.88
+RECALL = 0.82
