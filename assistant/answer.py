@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -10,7 +11,7 @@ from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant import extractive
+from assistant import conflicts, extractive, provenance
 from assistant.bm25 import Bm25Index
 from assistant.citations import verify
 from assistant.condense import History, condense, needs_context
@@ -18,7 +19,7 @@ from assistant.ingest import Progress, ingest
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
 from assistant.store import Store
-from assistant.types import Answer, Citation, IngestReport, Passage, Query
+from assistant.types import Answer, Citation, Conflict, IngestReport, Passage, Query
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -189,10 +190,18 @@ class Assistant:
         *,
         doc_ids: Sequence[str] | None = None,
         top_k: int | None = None,
+        sources: Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> Answer:
-        """Answer one question (with optional history) from the stored articles."""
+        """Answer one question (with optional history) from the stored articles.
+
+        `sources` (outlet names), `since` and `until` (YYYY-MM-DD, inclusive) limit the articles searched.
+        """
         final: Answer | None = None
-        for event in self.stream(question, history, doc_ids=doc_ids, top_k=top_k):
+        for event in self.stream(
+            question, history, doc_ids=doc_ids, top_k=top_k, sources=sources, since=since, until=until
+        ):
             if isinstance(event, Answer):
                 final = event
         assert final is not None
@@ -205,13 +214,25 @@ class Assistant:
         *,
         doc_ids: Sequence[str] | None = None,
         top_k: int | None = None,
+        sources: Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> Iterator[str | Answer]:
         """Yield draft text pieces (LLM backend only), then the verified Answer last."""
         t0 = time.perf_counter()
         query = self.prepare(question, history, doc_ids)
+        try:
+            scope = self.retriever.scope(sources, since, until)
+        except ValueError as exc:
+            raise QuestionError(str(exc)) from None
+        if scope.empty:  # say so, instead of a refusal that blames the articles
+            yield Answer(query.question, no_match(scope), True, [], [], notes=[no_match(scope)])
+            return
         timings: dict[str, float] = {}
         t1 = time.perf_counter()
-        passages = self.retriever.search(query.search_text, top_k or self.settings.top_k, query.doc_ids)
+        passages = self.retriever.search(
+            query.search_text, top_k or self.settings.top_k, query.doc_ids, sources=sources, since=since, until=until
+        )
         timings["retrieve_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         if self.llm is not None:
@@ -227,7 +248,11 @@ class Assistant:
         timings["answer_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
         result.timings = {k: round(v, 4) for k, v in timings.items()}
-        yield self.finish(result, query, passages)
+        result = self.finish(result, query, passages)
+        if scope.filters:
+            n = len(scope.doc_ids or ())
+            result.notes.append(f"Searched only the {n} article{'s' if n != 1 else ''} matching: {scope.filters.describe()}.")
+        yield result
 
     def prepare(self, question: str, history: History | None = None, doc_ids: Sequence[str] | str | None = None) -> Query:
         """Check the question and filter, and condense a follow-up (the model's condenser on the LLM backend)."""
@@ -266,7 +291,45 @@ class Assistant:
                 log.error("offline answer failed verification too: %s", "; ".join(still))
                 result.text, result.citations, result.refused = extractive.refusal(question, passages), [], True
                 result.changes = [*result.changes, *still]
+        self._newsroom(result, query.offline_question)
         return result
+
+    def _newsroom(self, result: Answer, question: str) -> None:
+        """Show disagreements between sources, list syndicated copies on citations, date the answer."""
+        sides = conflicts.detect(question, result.passages)
+        if sides:
+            shown = {c.doc_id for c in result.citations}
+            if result.refused or result.backend == "extractive":
+                text, citations, conflict = conflicts.compose(question, sides)
+                trial = Answer(result.question, text, False, citations, result.passages)
+            elif {d.found.passage.doc_id for d in sides} <= shown:
+                first = {c.doc_id: c for c in reversed(result.citations)}
+                conflict = Conflict(tuple(
+                    dataclasses.replace(cl, citation=first[cl.doc_id].n, text=first[cl.doc_id].quote)
+                    for cl in conflicts.compose(question, sides)[2].claims
+                ))
+                trial = result
+            else:  # the model's answer gave one side only: add the disagreement, with its own citations
+                text, citations, conflict = conflicts.compose(question, sides, first_n=len(result.citations) + 1)
+                trial = Answer(result.question, f"{result.text} {text}", False, [*result.citations, *citations],
+                               result.passages)
+            if not verify(trial):
+                result.text, result.citations, result.refused = trial.text, trial.citations, False
+                result.conflicts = [conflict]
+        if result.refused:
+            return
+        records = self.store.records()
+        result.citations = provenance.with_copies(result.citations, records)
+        result.as_of = provenance.as_of(result.citations, records)
+
+
+def no_match(scope: Any) -> str:
+    """What to say when the filters match no article."""
+    text = f"No articles match the filters ({scope.filters.describe()}), so nothing was searched."
+    if scope.unknown_sources:
+        known = ", ".join(scope.outlets[:20]) or "none (no article names its outlet)"
+        text += f" No outlet is called {', '.join(repr(s) for s in scope.unknown_sources)}; the library's outlets: {known}."
+    return text
 
 
 _DEFAULT: Assistant | None = None
@@ -281,7 +344,14 @@ def default_assistant() -> Assistant:
     return _DEFAULT
 
 
-def answer(question: str, history: History | None = None) -> Answer:
+def answer(
+    question: str,
+    history: History | None = None,
+    *,
+    sources: Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> Answer:
     """Answer a question about the articles in the corpus, with verified citations.
 
     Uses settings from the environment; ingests `corpus/` first when the store is empty.
@@ -289,8 +359,12 @@ def answer(question: str, history: History | None = None) -> Answer:
     Args:
         question: The question, in plain text.
         history: Earlier (question, answer) pairs of the conversation, oldest first.
+        sources: Only articles from these outlets (names compared case-insensitively).
+        since: Only articles dated on or after this day (YYYY-MM-DD).
+        until: Only articles dated on or before this day (YYYY-MM-DD).
 
     Returns:
-        An Answer whose `text` carries [n] markers that index `citations`.
+        An Answer whose `text` carries [n] markers that index `citations`; `as_of` dates it and
+        `conflicts` lists sources that disagree.
     """
-    return default_assistant().answer(question, history)
+    return default_assistant().answer(question, history, sources=sources, since=since, until=until)

@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--stream", action="store_true", help="print the draft as the model writes it (LLM backend)")
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default from settings)")
     p.add_argument("--doc", action="append", default=None, metavar="DOC_ID", help="search only this document (repeatable)")
+    p.add_argument("--source", action="append", default=None, metavar="NAME",
+                   help="search only articles from this outlet (repeatable; case-insensitive)")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="search only articles dated on or after this day")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="search only articles dated on or before this day")
 
     p = sub.add_parser("chat", help="run the web chat", description="Serve the Gradio web chat over the corpus.")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
@@ -83,6 +87,10 @@ def _print_answer(ans: object) -> None:
 
     assert isinstance(ans, Answer)
     print(ans.text)  # noqa: T201
+    if ans.as_of and not ans.refused:
+        from assistant.provenance import as_of_line
+
+        print(f"\n{as_of_line(ans.as_of, len({c.doc_id for c in ans.citations}))}")  # noqa: T201
     if ans.standalone_question:
         print(f"\n(searched for: {ans.standalone_question})")  # noqa: T201
     for note in ans.notes:
@@ -90,7 +98,12 @@ def _print_answer(ans: object) -> None:
     if ans.citations:
         print("\nSources:")  # noqa: T201
         for c in ans.citations:
-            print(f"  [{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end})")  # noqa: T201
+            meta = next((p.metadata for p in ans.passages if p.chunk_id == c.chunk_id), {})
+            facts = ", ".join(x for x in (meta.get("outlet"), meta.get("date"), meta.get("url")) if x)
+            print(f"  [{c.n}] {c.title}{' — ' + facts if facts else ''} ({c.source}, chars {c.start}-{c.end})")  # noqa: T201
+            if c.also_in:
+                also = "; ".join(", ".join(x for x in (a["outlet"] or a["doc_id"], a["date"]) if x) for a in c.also_in)
+                print(f"      also in: {also}")  # noqa: T201
             print(f"      “{' '.join(c.quote.split())}”")  # noqa: T201
 
 
@@ -176,7 +189,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
                 final = None
                 drafted = False
-                for event in bot.stream(args.question, top_k=args.top_k, doc_ids=args.doc):
+                for event in bot.stream(args.question, top_k=args.top_k, doc_ids=args.doc,
+                                        sources=args.source, since=args.since, until=args.until):
                     if isinstance(event, Answer):
                         final = event
                     else:
@@ -187,7 +201,8 @@ def _main(argv: Sequence[str] | None) -> int:
                     print(f"\n\n--- {label} ---")  # noqa: T201
                 _print_answer(final)
                 return 0
-            ans = bot.answer(args.question, top_k=args.top_k, doc_ids=args.doc)
+            ans = bot.answer(args.question, top_k=args.top_k, doc_ids=args.doc, sources=args.source, since=args.since,
+                             until=args.until)
             if args.json:
                 print(json.dumps(ans.to_dict(), indent=2, ensure_ascii=False))  # noqa: T201
             else:

@@ -14,6 +14,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.bm25 import Bm25Index, Row
 from assistant.chunk import chunk_document
+from assistant.dates import date_int
 from assistant.load import SUPPORTED, LoadError, iter_files, load_file
 from assistant.progress import LineProgress
 from assistant.settings import Settings
@@ -24,7 +25,7 @@ from assistant.types import Chunk, Document, IngestReport
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
-CHUNKER_VERSION = "sent-v1"
+CHUNKER_VERSION = "sent-v2"  # v2: chunks carry outlet and date (yyyymmdd) metadata for filters
 BM25_ROWS = 20_000  # committed chunks are added to the BM25 index in segments of about this many
 
 
@@ -51,9 +52,7 @@ def write_documents(
     """
     if not chunked:
         return 0
-    items = [
-        (doc.content_hash, c, {"title": doc.title, "source": doc.source}) for doc, chunks in chunked for c in chunks
-    ]
+    items = [(doc.content_hash, c, chunk_metadata(doc)) for doc, chunks in chunked for c in chunks]
     store.upsert_many([(h, c, v, extra) for (h, c, extra), v in zip(items, vectors)])
     store.commit_docs(
         [
@@ -73,6 +72,17 @@ def write_documents(
         ]
     )
     return len(items)
+
+
+def chunk_metadata(doc: Document) -> dict[str, str | int]:
+    """What every chunk of a document carries besides its position: title, source, outlet and date for filters."""
+    meta: dict[str, str | int] = {"title": doc.title, "source": doc.source}
+    if doc.metadata.get("outlet"):
+        meta["outlet"] = doc.metadata["outlet"]
+    day = date_int(doc.metadata.get("date"))
+    if day is not None:
+        meta["date"] = day
+    return meta
 
 
 def bm25_rows(chunked: Sequence[Chunked], settings: Settings) -> list[Row]:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from assistant.dates import iso_date
 from assistant.types import Document
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
@@ -103,11 +104,29 @@ def parse_bytes(data: bytes, suffix: str, doc_id: str, source: str) -> Document:
             title, text, meta = _parse_text(raw)
         text = strip_reference_markers(text)
     text = normalize_text(text)
+    meta = news_metadata(meta)
     if len(re.findall(r"\w+", text)) < 3:
         raise LoadError("no readable text (fewer than 3 words)")
     title = title.strip() or Path(doc_id).stem.replace("-", " ").replace("_", " ")
     digest = hashlib.sha256(text.encode("utf-8") + b"\x00" + repr(sorted(meta.items())).encode()).hexdigest()
     return Document(doc_id=doc_id, source=source, title=title, text=text, content_hash=digest, metadata=meta)
+
+
+# Front-matter keys read (README "Article metadata"); `source` and `publisher` are other names for the outlet.
+_OUTLET_KEYS = ("outlet", "source", "publisher", "sitename")
+
+
+def news_metadata(meta: dict[str, str]) -> dict[str, str]:
+    """Metadata with `outlet` filled from its other names and `date` as an ISO date (other keys kept)."""
+    out = dict(meta)
+    outlet = next((str(meta[k]).strip() for k in _OUTLET_KEYS if str(meta.get(k) or "").strip()), "")
+    if outlet:
+        out["outlet"] = outlet
+    if out.get("date"):
+        iso = iso_date(out["date"])
+        if iso:
+            out["date"] = iso
+    return out
 
 
 def decode_text(data: bytes) -> str:
@@ -264,7 +283,8 @@ def _parse_pdf(data: bytes) -> tuple[str, str, dict[str, str]]:
                 unlocked = False
             if not unlocked:
                 raise LoadError("encrypted PDF: remove the password and try again")
-        pages = [normalize_text(strip_reference_markers(page.extract_text() or "")) for page in reader.pages]
+        pages = [join_wrapped_lines(normalize_text(strip_reference_markers(page.extract_text() or "")))
+                 for page in reader.pages]
     except LoadError:
         raise
     except (PdfReadError, Exception) as exc:  # pypdf raises many error types on corrupt files
@@ -280,9 +300,57 @@ def _parse_pdf(data: bytes) -> tuple[str, str, dict[str, str]]:
             offset += len(page) + 2
     if not text:
         raise LoadError("PDF has no extractable text (scanned images?)")
-    title = ""
+    title, meta = "", {"page_starts": ",".join(starts), "pages": str(len(pages))}
     try:
-        title = str(reader.metadata.get("/Title") or "") if reader.metadata else ""
-    except Exception:
+        info: Any = reader.metadata or {}
+        title = str(info.get("/Title") or "").strip()
+        date = iso_date(info.get("/CreationDate") or info.get("/ModDate") or "")
+        if date:
+            meta["date"] = date
+        if str(info.get("/Author") or "").strip():
+            meta["author"] = str(info.get("/Author")).strip()
+    except Exception:  # pypdf raises on malformed info dictionaries; the text is what matters
         title = ""
-    return title, text, {"page_starts": ",".join(starts), "pages": str(len(pages))}
+    if not title or title.lower().endswith((".doc", ".docx", ".pdf", ".odt")) or title.lower() == "untitled":
+        title = first_heading(text)
+    return title, text, meta
+
+
+_SENTENCE_END = re.compile(r"[.!?:;…\"”’)\]]$")
+
+
+def join_wrapped_lines(text: str) -> str:
+    """Join the hard line breaks a PDF puts inside sentences; paragraph breaks, headings and list items stay.
+
+    A line break is joined when the line before does not end a sentence and either the next line
+    starts in lower case or the line before is long (wrapped at the page width, not a short heading).
+    """
+    lines = text.split("\n")
+    if len(lines) < 2:
+        return text
+    width = max(len(line) for line in lines)
+    out = [lines[0]]
+    for line in lines[1:]:
+        prev = out[-1]
+        if (
+            prev.strip() and line.strip()
+            and not _SENTENCE_END.search(prev.rstrip())
+            and not re.match(r"\s*(?:[-*•]|\d+[.)])\s", line)
+            and (line.lstrip()[:1].islower() or len(prev) >= 0.6 * width)
+        ):
+            if prev.endswith("-") and prev[-2:-1].isalpha() and line.lstrip()[:1].islower():
+                out[-1] = prev[:-1] + line.lstrip()  # a word hyphenated across the break
+            else:
+                out[-1] = prev.rstrip() + " " + line.lstrip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def first_heading(text: str) -> str:
+    """The first line of a text when it reads as a heading (short, no closing full stop), else ''."""
+    for line in text.split("\n"):
+        line = line.strip()
+        if line:
+            return line if len(line) <= 150 and not line.endswith((".", "!", "?")) else ""
+    return ""

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,7 +177,7 @@ class Store:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def upsert_many(self, items: Sequence[tuple[str, Chunk, Sequence[float], dict[str, str]]]) -> None:
+    def upsert_many(self, items: Sequence[tuple[str, Chunk, Sequence[float], Mapping[str, str | int]]]) -> None:
         """Write (doc hash, chunk, vector, extra metadata) of many documents in as few calls as Chroma allows.
 
         Idempotent: chunk ids are content-addressed.
@@ -342,12 +342,12 @@ class Store:
         return [by_id[i] for i in ids if i in by_id]
 
     def dense_search(
-        self, vector: Sequence[float], n: int, doc_ids: Sequence[str] | None = None
+        self, vector: Sequence[float], n: int, doc_ids: Sequence[str] | None = None, *, where: dict[str, Any] | None = None
     ) -> list[StoredChunk]:
-        """Nearest chunks by cosine distance, optionally within some documents."""
-        where: dict[str, Any] | None = None
+        """Nearest chunks by cosine distance, optionally within some documents and a chunk-metadata `where`."""
         if doc_ids:
-            where = {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
+            by_doc: dict[str, Any] = {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
+            where = {"$and": [by_doc, where]} if where else by_doc
         got = self._call(
             self.chunks.query,
             query_embeddings=[list(vector)],

@@ -64,10 +64,63 @@ class Citation:
     start: int
     end: int
     score: float
+    also_in: list[dict[str, str]] = field(default_factory=list)  # syndicated copies: {"doc_id", "outlet", "date"}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One source's value for a disputed fact: the quoted text, its [n], and who said it when."""
+
+    text: str
+    citation: int
+    doc_id: str
+    outlet: str
+    date: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Sources that give different values for what the question asks, newest first."""
+
+    claims: tuple[Claim, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: {"claims": [...]}."""
+        return {"claims": [c.to_dict() for c in self.claims]}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which documents a question may be answered from: outlets and a publication-date range (ISO dates)."""
+
+    sources: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+
+    def __bool__(self) -> bool:
+        """True when any filter is set."""
+        return bool(self.sources or self.since or self.until)
+
+    def describe(self) -> str:
+        """The filters in words, e.g. "source Herald or Courier, from 2025-06-01"."""
+        parts = []
+        if self.sources:
+            parts.append("source " + " or ".join(self.sources))
+        if self.since and self.until:
+            parts.append(f"dated {self.since} to {self.until}")
+        elif self.since:
+            parts.append(f"dated {self.since} or later")
+        elif self.until:
+            parts.append(f"dated {self.until} or earlier")
+        return ", ".join(parts)
 
 
 @dataclass
@@ -84,6 +137,8 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    as_of: str | None = None  # newest publication date among the cited sources (ISO)
+    conflicts: list[Conflict] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `assistant ask --json` and the web `/ask` endpoint."""
@@ -98,6 +153,8 @@ class Answer:
             "changes": list(self.changes),
             "passages": [p.to_dict() for p in self.passages],
             "timings": dict(self.timings),
+            "as_of": self.as_of,
+            "conflicts": [c.to_dict() for c in self.conflicts],
         }
 
 
@@ -124,6 +181,7 @@ class IngestReport:
     skipped: list[dict[str, str]] = field(default_factory=list)
     chunks_total: int = 0
     documents: list[str] = field(default_factory=list)  # ids of every stored document, sorted
+    near_duplicates: int = 0  # documents kept as syndicated copies of a stored one
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -135,4 +193,5 @@ class IngestReport:
             "skipped": list(self.skipped),
             "chunks_total": self.chunks_total,
             "documents": list(self.documents),
+            "near_duplicates": self.near_duplicates,
         }

@@ -1,0 +1,282 @@
+"""Pure conflict detection: whether the passages that answer a question give different values for it.
+
+For each retrieved document the sentence that best answers the question is found (weighted
+share of the question's terms, as the extractive answerer counts it). Two documents disagree
+when their sentences give different values of the kind asked (a number, duration, date, name,
+place, or yes/no by negation), or when the two sentences are the same sentence with one
+phrase replaced by another (an answer-swapped copy). Documents are compared with the best
+one; every document that disagrees with it becomes a claim, newest first.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from assistant.chunk import split_sentences
+from assistant.citations import quote_citation
+from assistant.dates import human_date
+from assistant.judge import negation_conflict
+from assistant.lexical import MONTHS, NUMBER_WORDS, STOPWORDS, capitalized_names, content_terms, fold, stem, words
+from assistant.types import Citation, Claim, Conflict, Passage
+
+MIN_COVERAGE = 0.5  # share of the question's weighted terms a sentence must contain to answer it
+RELATIVE_COVERAGE = 0.75  # ... and at least this share of the best sentence's coverage
+ALIGNED = 0.6  # two sentences this similar (difflib ratio over words) are one sentence edited
+MAX_SPAN = 8  # a replaced phrase longer than this many words is a rewrite, not a swapped value
+MAX_CLAIMS = 4
+_Q_WORDS = {"who", "whom", "whose", "what", "when", "where", "why", "how", "which", "did", "does", "do"}
+_LATEST = re.compile(r"\b(latest|now|currently|current|today|most recent|newest|still|as of)\b", re.I)
+_UNIT = r"(second|minute|hour|day|week|month|year|decade)s?"
+_NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r"|a|an|half an?)"
+_DURATION = re.compile(rf"\b{_NUM}[\s-]+{_UNIT}\b", re.I)
+_NUMBER = re.compile(r"\b(\d[\d,]*(?:\.\d+)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b", re.I)
+_DATE = re.compile(
+    r"\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(MONTHS) + r")\b\.?|(" + "|".join(MONTHS) + r")\.?\s+(\d{1,2})\b"
+    r"|(monday|tuesday|wednesday|thursday|friday|saturday|sunday)|((?:1[89]|20)\d\d))",
+    re.I,
+)
+
+
+def question_kind(question: str) -> str:
+    """What the question asks for: number, duration, date, person, place, yesno or thing."""
+    low = fold(question).strip()
+    if re.search(r"\bhow long\b|\bfor how many (hours|days|weeks|months|years)\b", low):
+        return "duration"
+    if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage|share|amount)\b", low):
+        return "number"
+    if re.match(r"^\s*when\b", low) or re.search(r"\bwhat (date|day|year|month)\b|\bwhich (date|day|year)\b", low):
+        return "date"
+    if re.match(r"^\s*(who|whom|whose)\b", low) or re.search(r"\bwhat (?:is|was) (?:the )?name\b", low):
+        return "person"
+    if re.match(r"^\s*where\b", low) or re.search(r"\b(what|which) (city|country|place|venue|town)\b", low):
+        return "place"
+    if words(low)[:1] and words(low)[0] in {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had",
+                                             "can", "could", "will", "would"}:
+        if re.search(r"\bor\b", low):  # "Did the talks last five or three hours?" asks for one of the values
+            if re.search(r"\b" + _UNIT + r"\b", low):
+                return "duration"
+            if _DATE.search(question):
+                return "date"
+            if _NUMBER.search(question):
+                return "number"
+            return "thing"
+        return "yesno"
+    return "thing"
+
+
+def _number(token: str) -> str:
+    t = fold(token).replace(",", "")
+    if t in ("a", "an"):
+        return "1"
+    if t.startswith("half"):
+        return "0.5"
+    return str(NUMBER_WORDS[t]) if t in NUMBER_WORDS else t
+
+
+def values(kind: str, text: str, question: str = "") -> dict[str, str]:
+    """Typed values a sentence gives for a kind of question: normalised key -> the words as written."""
+    found: dict[str, str] = {}
+    q_low = fold(question)
+    if kind == "duration":
+        for m in _DURATION.finditer(text):
+            found[f"{_number(m.group(1))} {fold(m.group(2))}"] = m.group(0)
+    elif kind == "number":
+        asked = {_number(n) for n in _NUMBER.findall(question)}
+        for m in _NUMBER.finditer(text):
+            key = _number(m.group(1))
+            if key not in asked and not re.fullmatch(r"(1[89]|20)\d\d", key):  # years are dates, not counts
+                tail = re.match(r"[\s-]+([\w%]+)", text[m.end():])
+                found[key] = m.group(0) + (f" {tail.group(1)}" if tail and tail.group(1).lower() not in STOPWORDS else "")
+    elif kind == "date":
+        for m in _DATE.finditer(text):
+            day, month, month2, day2, weekday, year = m.groups()
+            if day or day2:
+                key = f"{(month or month2).lower()[:3]} {int(day or day2)}"
+            elif weekday:
+                key = weekday.lower()
+            else:
+                key = year
+            if fold(m.group(0)) not in q_low:
+                found[key] = m.group(0)
+    elif kind in ("person", "place"):
+        asked = set(words(question))
+        for m in re.finditer(r"\b([A-Z][\w'’\-]+(?:\s+(?:[A-Z][\w'’\-]+|of|de|van|von|al|bin))*)", text):
+            name_words = [w for w in words(m.group(1)) if w not in STOPWORDS and w not in asked]
+            if name_words and fold(m.group(1)).removesuffix("'s") not in STOPWORDS:
+                found[" ".join(name_words)] = m.group(1)
+    return found
+
+
+@dataclass(frozen=True)
+class Found:
+    """The sentence of one document that best answers the question."""
+
+    passage: Passage
+    start: int  # passage-relative span of the sentence
+    end: int
+    coverage: float
+
+    @property
+    def text(self) -> str:
+        """The sentence as written."""
+        return self.passage.text[self.start : self.end]
+
+
+def best_sentences(question: str, passages: Sequence[Passage], kind: str) -> list[Found]:
+    """Per document, its sentence that best answers the question (only sentences that do), best first."""
+    drop = _Q_WORDS | ({"last", "take", "took"} if kind == "duration" else set())
+    if re.search(r"\bor\b", fold(question)) and kind in ("duration", "number", "date"):
+        drop |= {stem(w) for w in words(question) if w in NUMBER_WORDS or w.isdigit() or w in MONTHS}
+    terms = [t for t in dict.fromkeys(content_terms(question)) if t not in drop]
+    if not terms:
+        return []
+    spans = [(p, s, e, set(content_terms(p.text[s:e]))) for p in passages for s, e in split_sentences(p.text)]
+    spans = [x for x in spans if len(words(x[0].text[x[1] : x[2]])) >= 4]
+    n = max(1, len(spans))
+    idf = {t: math.log(1 + (n + 1) / (1 + sum(1 for x in spans if t in x[3]))) for t in terms}
+    total = sum(idf.values()) or 1.0
+    names = {n for n in capitalized_names(question) if n not in _Q_WORDS}
+    best: dict[str, Found] = {}
+    for p, s, e, have in spans:
+        if names - set(words(p.text[s:e])) - set(words(p.title)):
+            continue  # about someone or somewhere else
+        cov = sum(idf[t] for t in terms if t in have) / total
+        if kind not in ("thing", "yesno", "person", "place") and not values(kind, p.text[s:e], question):
+            continue  # a sentence without a value of the kind asked does not answer it
+        if cov >= MIN_COVERAGE and (p.doc_id not in best or cov > best[p.doc_id].coverage):
+            best[p.doc_id] = Found(p, s, e, cov)
+    found = sorted(best.values(), key=lambda f: -f.coverage)
+    if not found:
+        return []
+    return [f for f in found if f.coverage >= RELATIVE_COVERAGE * found[0].coverage]
+
+
+def _key(text: str) -> frozenset[str]:
+    """A phrase's meaning for comparison: stemmed content words, numbers as digits."""
+    return frozenset(_number(w) if fold(w) in NUMBER_WORDS else stem(w) for w in words(text) if w not in STOPWORDS)
+
+
+def swapped_phrase(a: str, b: str) -> tuple[str, str] | None:
+    """When `b` is `a` with one phrase replaced by a different one, the two phrases; else None."""
+    ta, tb = re.findall(r"\S+", a), re.findall(r"\S+", b)
+    fa, fb = [fold(t).strip(".,;:!?\"'“”‘’()") for t in ta], [fold(t).strip(".,;:!?\"'“”‘’()") for t in tb]
+    matcher = SequenceMatcher(None, fa, fb, autojunk=False)
+    if matcher.ratio() < ALIGNED:
+        return None
+    changed = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    replaced = [op for op in changed if op[0] == "replace"]
+    if len(replaced) != 1 or len(changed) > 2:
+        return None
+    _, i1, i2, j1, j2 = replaced[0]
+    if i2 - i1 > MAX_SPAN or j2 - j1 > MAX_SPAN:
+        return None
+    pa, pb = " ".join(ta[i1:i2]), " ".join(tb[j1:j2])
+    ka, kb = _key(pa), _key(pb)
+    if not ka or not kb or ka == kb:
+        return None
+    return pa.strip(".,;:!?\"'“”‘’()"), pb.strip(".,;:!?\"'“”‘’()")
+
+
+def _names_overlap(a: set[str], b: set[str]) -> bool:
+    """True when a name word of one side occurs in the other, also as a demonym (Kenya ~ Kenyan)."""
+    return any(x == y or (min(len(x), len(y)) >= 5 and (x.startswith(y[:-1]) or y.startswith(x[:-1])))
+               for x in a for y in b)
+
+
+def disagree(kind: str, question: str, a: str, b: str) -> tuple[str, str] | None:
+    """The two differing values when sentences `a` and `b` disagree on what is asked, else None."""
+    va, vb = values(kind, a, question), values(kind, b, question)
+    if va and vb:
+        if kind in ("person", "place"):
+            if not _names_overlap({w for k in va for w in k.split()}, {w for k in vb for w in k.split()}):
+                return next(iter(va.values())), next(iter(vb.values()))
+            swap = swapped_phrase(a, b)
+            if swap and re.search(r"\b[A-Z]", swap[0]) and re.search(r"\b[A-Z]", swap[1]):
+                return swap
+            return None
+        if not (set(va) & set(vb)):
+            return next(iter(va.values())), next(iter(vb.values()))
+        return None
+    if kind == "yesno" and negation_conflict(a, b) and negation_conflict(b, a):
+        return "", ""
+    swap = swapped_phrase(a, b)
+    if swap and (kind in ("thing", "yesno") or values(kind, swap[0], question) or values(kind, swap[1], question)):
+        return swap
+    return None
+
+
+@dataclass(frozen=True)
+class Disputed:
+    """One document's side of a disagreement."""
+
+    found: Found
+    value: str  # the words it gives for the disputed fact ('' when its whole sentence is the claim)
+
+    @property
+    def outlet(self) -> str:
+        """Who published it."""
+        return self.found.passage.metadata.get("outlet", "")
+
+    @property
+    def date(self) -> str | None:
+        """When (ISO), if known."""
+        return self.found.passage.metadata.get("date") or None
+
+
+def detect(question: str, passages: Sequence[Passage]) -> list[Disputed]:
+    """The documents whose answers disagree with the best one (and the best one), newest first; [] when none."""
+    kind = question_kind(question)
+    found = best_sentences(question, passages, kind)
+    if len(found) < 2:
+        return []
+    anchor = found[0]
+    sides: list[Disputed] = []
+    anchor_value = ""
+    seen_values: set[frozenset[str]] = set()
+    for other in found[1:]:
+        pair = disagree(kind, question, anchor.text, other.text)
+        if pair is None:
+            continue
+        anchor_value = anchor_value or pair[0]
+        key = _key(pair[1]) if pair[1] else frozenset({other.passage.doc_id})
+        if key in seen_values:
+            continue
+        seen_values.add(key)
+        sides.append(Disputed(other, pair[1]))
+    if not sides:
+        return []
+    sides.insert(0, Disputed(anchor, anchor_value))
+    sides = sides[:MAX_CLAIMS]
+    return sorted(sides, key=lambda d: (d.date or "", -d.found.coverage), reverse=True)
+
+
+def _who(d: Disputed) -> str:
+    name = d.outlet or f"“{d.found.passage.title}”"
+    return f"{name} ({human_date(d.date)})" if d.date else name
+
+
+def compose(question: str, sides: Sequence[Disputed], first_n: int = 1) -> tuple[str, list[Citation], Conflict]:
+    """The answer that shows a disagreement: each claim with its source, date and [n], newest first."""
+    citations: list[Citation] = []
+    claims: list[Claim] = []
+    parts: list[str] = []
+    latest = bool(_LATEST.search(question)) and sides[0].date is not None
+    for i, d in enumerate(sides):
+        n = first_n + i
+        p = d.found.passage
+        citations.append(quote_citation(n, p, d.found.start, d.found.end))
+        said = d.value if d.value else f"“{' '.join(d.found.text.split()).rstrip('.')}”"
+        if latest and i == 0:
+            parts.append(f"the most recent source, {_who(d)}, reports {said} [{n}]")
+        elif latest and i == 1:
+            parts.append(f"earlier, {_who(d)} reported {said} [{n}]")
+        else:
+            parts.append(f"{_who(d)} reports {said} [{n}]")
+        claims.append(Claim(text=d.found.text, citation=n, doc_id=p.doc_id, outlet=d.outlet, date=d.date))
+    body = "; ".join(parts)
+    text = f"The sources disagree: {body[0].upper()}{body[1:]}."
+    return text, citations, Conflict(tuple(claims))

@@ -1,0 +1,185 @@
+"""News features: metadata kept, outlet/date filters inside retrieval, dated answers, disagreements shown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.conflicts import detect, question_kind
+from assistant.dates import iso_date
+from assistant.load import load_file
+from assistant.types import Passage
+
+NEWS = Path(__file__).resolve().parent / "fixtures" / "news"
+QUESTION = "How long did the Geneva talks last?"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ASSISTANT_CORPUS", str(NEWS))
+    return tmp_path
+
+
+def test_front_matter_keys_are_read_and_dates_normalised() -> None:
+    courier = load_file(NEWS / "courier.md", NEWS)
+    assert courier.metadata["outlet"] == "The Courier"
+    assert courier.metadata["date"] == "2025-06-04"  # written "4 June 2025"
+    assert courier.metadata["url"] == "https://courier.example/geneva"
+    herald = load_file(NEWS / "herald.md", NEWS)
+    assert herald.metadata["outlet"] == "The Herald"  # from `source:`
+    assert herald.metadata["author"] == "Ana Ruiz"
+    assert load_file(NEWS / "gazette.md", NEWS).metadata["outlet"] == "Coast Gazette"  # from `publisher:`
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [("2025-06-04", "2025-06-04"), ("4 June 2025", "2025-06-04"), ("June 4, 2025", "2025-06-04"),
+     ("Wed, 04 Jun 2025 10:00:00 +0000", "2025-06-04"), ("D:20250604120000Z", "2025-06-04"),
+     ("2025-06-04T23:10:00Z", "2025-06-04"), ("04/06/2025", "2025-06-04"), ("soon", None), ("2025-02-30", None)],
+)
+def test_iso_date(raw: str, iso: str | None) -> None:
+    assert iso_date(raw) == iso
+
+
+def test_pdf_title_date_and_joined_lines(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_creation_date(dt.datetime(2025, 6, 4, 9, 30, tzinfo=dt.timezone.utc))
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.multi_cell(0, 8, "Geneva Talks Report", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, "The talks in Geneva between the two delegations lasted five hours on Tuesday, according "
+                   "to officials who attended the meeting and spoke to reporters afterwards. The next round "
+                   "is planned for July in Vienna.")
+    path = tmp_path / "report-2025.pdf"
+    pdf.output(str(path))
+    doc = load_file(path, tmp_path)
+    assert doc.title == "Geneva Talks Report"  # the first heading, not the file name
+    assert doc.metadata["date"] == "2025-06-04"
+    # the hard line breaks of the wrapped paragraph are joined: a sentence is one line
+    assert "according to officials who attended the meeting and spoke to reporters afterwards." in doc.text
+    assert "\n" not in doc.text.split("\n", 1)[1]
+
+
+def test_pdf_joined_text_keeps_offsets_exact(make_assistant, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.multi_cell(0, 8, "The harbour authority approved the new ferry terminal after a long public inquiry that "
+                   "lasted three years and heard from more than two hundred residents of the old town.")
+    (tmp_path / "pdfs").mkdir()
+    pdf.output(str(tmp_path / "pdfs" / "ferry.pdf"))
+    bot = make_assistant(corpus_dir=tmp_path / "pdfs")
+    bot.ingest()
+    ans = bot.answer("How long did the public inquiry last?")
+    assert not ans.refused
+    text = bot.store.doc_text("ferry.pdf")
+    assert text is not None
+    for c in ans.citations:
+        assert text[c.start : c.end] == c.quote
+    assert "inquiry that lasted three years" in ans.citations[0].quote  # one sentence across the PDF's line break
+
+
+def _passage(doc_id: str, text: str, outlet: str, date: str) -> Passage:
+    return Passage(f"{doc_id}#0", doc_id, doc_id, doc_id, text, 0, len(text), 1.0,
+                   metadata={"outlet": outlet, "date": date})
+
+
+@pytest.mark.parametrize(
+    ("question", "a", "b", "disagree"),
+    [
+        (QUESTION, "The Geneva talks lasted five hours, officials said.", "The Geneva talks lasted three hours.", True),
+        (QUESTION, "The Geneva talks lasted five hours, officials said.", "Talks in Geneva lasted 5 hours in all.", False),
+        ("How many people were injured in the Lyon fire?", "Twelve people were injured in the Lyon fire.",
+         "The Lyon fire injured 15 people, firefighters said.", True),
+        ("How many people were injured in the Lyon fire?", "Twelve people were injured in the Lyon fire.",
+         "The Lyon fire left 12 people injured.", False),
+        ("Who won the Oslo marathon?", "The Oslo marathon was won by Kenyan runner Amos Kiprop.",
+         "Ethiopian Tadesse Bekele won the Oslo marathon on Sunday.", True),
+        ("Who won the Oslo marathon?", "The Oslo marathon was won by Kenyan runner Amos Kiprop.",
+         "Kiprop, from Kenya, won the Oslo marathon.", False),
+        ("When did the bridge reopen?", "The bridge reopened on 12 March after repairs.",
+         "After repairs the bridge reopened on March 19.", True),
+        ("When did the bridge reopen?", "The bridge reopened on 12 March after repairs.",
+         "Repairs done, the bridge reopened March 12.", False),
+        ("What did the council vote to build?", "The council voted to build a new library on Elm Street.",
+         "The council voted to build a new swimming pool on Elm Street.", True),
+    ],
+)
+def test_conflict_detection_pairs(question: str, a: str, b: str, disagree: bool) -> None:
+    passages = [_passage("a.md", a, "The Herald", "2025-06-03"), _passage("b.md", b, "The Courier", "2025-06-04")]
+    sides = detect(question, passages)
+    assert bool(sides) is disagree, (question_kind(question), sides)
+    if sides:
+        assert [s.date for s in sides] == ["2025-06-04", "2025-06-03"]  # newest first
+
+
+def test_ask_json_shows_disagreement_and_as_of(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--json", QUESTION]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert not out["refused"]
+    assert "five hours" in out["answer"] and "three hours" in out["answer"] and "disagree" in out["answer"]
+    assert out["as_of"] == "2025-06-04"  # the newer article's date
+    (conflict,) = out["conflicts"]
+    claims = conflict["claims"]
+    assert [(c["outlet"], c["date"]) for c in claims] == [("The Courier", "2025-06-04"), ("The Herald", "2025-06-03")]
+    cited = {c["n"]: c for c in out["citations"]}
+    assert "three hours" in cited[claims[0]["citation"]]["quote"] and "five hours" in cited[claims[1]["citation"]]["quote"]
+    assert f"[{claims[0]['citation']}]" in out["answer"] and f"[{claims[1]['citation']}]" in out["answer"]
+
+
+def test_ask_plain_prints_as_of_and_outlets(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "When does construction of the ferry terminal start?"]) == 0
+    out = capsys.readouterr().out
+    assert "As of 20 May 2025, per 1 source" in out
+    assert "Coast Gazette, 2025-05-20" in out
+    assert json.loads(json.dumps(out))  # printable
+
+
+def test_cli_filters_by_outlet_and_date(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--json", "--source", "the herald", QUESTION]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {p["doc_id"] for p in out["passages"]} == {"herald.md"}
+    assert "five hours" in out["answer"] and out["conflicts"] == []
+    assert main(["ask", "--json", "--source", "Courier", "--source", "Coast Gazette", QUESTION]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {p["doc_id"] for p in out["passages"]} <= {"courier.md", "gazette.md"}
+    assert "three hours" in out["answer"]
+    assert main(["ask", "--json", "--since", "2025-06-04", QUESTION]) == 0
+    assert {p["doc_id"] for p in json.loads(capsys.readouterr().out)["passages"]} == {"courier.md"}
+    assert main(["ask", "--json", "--since", "2025-05-01", "--until", "2025-06-03", QUESTION]) == 0
+    assert {p["doc_id"] for p in json.loads(capsys.readouterr().out)["passages"]} <= {"herald.md", "gazette.md"}
+
+
+def test_filter_that_matches_nothing_says_so(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--source", "Daily Planet", QUESTION]) == 0
+    out = capsys.readouterr().out
+    assert "No articles match the filters" in out and "The Courier" in out and "don't say" not in out
+    assert main(["ask", "--until", "2020-01-01", QUESTION]) == 0
+    assert "No articles match the filters (dated 2020-01-01 or earlier)" in capsys.readouterr().out
+    assert main(["ask", "--since", "June 2025", QUESTION]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_python_filters_apply_inside_retrieval(make_assistant) -> None:  # type: ignore[no-untyped-def]
+    bot = make_assistant(corpus_dir=NEWS)
+    bot.ingest()
+    # the retriever itself is filtered (dense via Chroma `where`, BM25 via the allowed documents), top_k=1
+    (only,) = bot.retriever.search(QUESTION, 1, sources=["Courier"])
+    assert only.doc_id == "courier.md"
+    assert bot.retriever.dense(QUESTION, 5, where=bot.retriever.scope(["Courier"]).where)[0].doc_id == "courier.md"
+    assert [p.doc_id for p in bot.retriever.search(QUESTION, 3, until="2025-06-03")][0] == "herald.md"
+    ans = bot.answer(QUESTION, sources=["The Courier"])
+    assert "three hours" in ans.text and ans.as_of == "2025-06-04"
+    from assistant import answer
+
+    assert answer.__kwdefaults__ == {"sources": None, "since": None, "until": None}
