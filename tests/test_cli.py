@@ -22,7 +22,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_ingest_json_contract(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ingest", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert set(report) == {"added", "updated", "unchanged", "removed", "skipped", "chunks_total", "documents"}
+    assert set(report) == {"added", "updated", "unchanged", "removed", "skipped", "chunks_total", "documents",
+                           "near_duplicates"}
     assert report["documents"] == ["putin-sends-trump-envoys-away.md"]
     assert report["added"] == 1 and report["chunks_total"] > 0
     assert main(["ingest", "--json"]) == 0
