@@ -81,3 +81,23 @@ def test_followup_pairs() -> None:
         r for r in rows if not r["followup"] and pronoun & set(r["question"].lower().replace("?", " ").replace(",", " ").split())
     ]
     assert len(standalone_with_pronoun) >= 10
+
+
+def test_judge_pairs_v2() -> None:
+    from evals.make_judge_pairs import DEFAULT_SQUAD, build
+
+    rows = _rows(EVALS / "judge_pairs_v2.jsonl")
+    kinds = {"paraphrase", "verbatim", "antonym", "role_swap", "number_swap", "added_claim", "wrong_entity", "answer_swap"}
+    assert all(set(r) == {"id", "sentence", "passage", "supported", "kind", "source", "split"} for r in rows)
+    assert len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert r["kind"] in kinds and r["split"] in {"tune", "report"} and r["source"] in {"hand", "squad"}, r["id"]
+        assert r["supported"] == (r["kind"] in {"paraphrase", "verbatim"}), r["id"]
+        assert (r["sentence"].rstrip(".") in r["passage"]) == (r["kind"] == "verbatim"), r["id"]
+    hand = [r for r in rows if r["source"] == "hand"]
+    assert len(hand) >= 80 and 0.35 <= sum(r["supported"] for r in hand) / len(hand) <= 0.5
+    assert abs(sum(r["split"] == "tune" for r in hand) - len(hand) / 2) <= len(kinds) / 2
+    squad = [r for r in rows if r["source"] == "squad"]
+    assert len(squad) >= 200
+    if DEFAULT_SQUAD.is_dir():  # the script reproduces the committed squad lines exactly
+        assert build(DEFAULT_SQUAD, 13) == squad
