@@ -212,7 +212,7 @@ ANTONYMS = {a: b for a, b in _ANTONYM_PAIRS} | {b: a for a, b in _ANTONYM_PAIRS}
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:,\d{3})*(?:\.\d+)?(?!\w)")
 _ENTITY = re.compile(r"[A-Z][\w’'\-.]*[\w](?:\s+(?:of\s+(?:the\s+)?|de\s+|von\s+)?[A-Z][\w’'\-]*[\w])*")
 _CLAUSE = re.compile(r"[,;:(\[]|\b(and|but|or|while|which|who|where|when|whereas|because|although|after|before|until)\b")
-_TYPED_WH = {"how many", "how much", "how long", "what year", "which year", "when", "where", "whose", "whom", "who"}
+TYPED_WH = {"how many", "how much", "how long", "what year", "which year", "when", "where", "whose", "whom", "who"}
 _FUNCTION_WORDS = {"and", "or", "the", "of", "a", "an", "to", "in", "at", "on", "as", "well", "nor", "both", "either"}
 _SYMMETRIC = {
     "and",
@@ -364,7 +364,7 @@ def paraphrase(sentence: str) -> str | None:
 def answer_swap(src: Source, pool: dict[tuple[str, tuple[str, str]], list[str]], rng: random.Random) -> str | None:
     """The sentence with its answer replaced by another same-kind answer of the article."""
     wh, shape = src.akey
-    if shape == "phrase" or (wh not in _TYPED_WH and shape == "name"):
+    if shape == "phrase" or (wh not in TYPED_WH and shape == "name"):
         return None  # free phrases and "what" names mix too many kinds of thing to swap honestly
     cands = [
         a

@@ -101,3 +101,45 @@ def test_judge_pairs_v2() -> None:
     assert len(squad) >= 200
     if DEFAULT_SQUAD.is_dir():  # the script reproduces the committed squad lines exactly
         assert build(DEFAULT_SQUAD, 13) == squad
+
+
+def _front(path: Path) -> dict[str, str]:
+    head = path.read_text(encoding="utf-8").split("---")[1]
+    return {k.strip(): v.strip().strip('"') for k, v in (ln.split(":", 1) for ln in head.splitlines() if ":" in ln)}
+
+
+def test_conflict_fixture() -> None:
+    folder = ROOT / "tests" / "fixtures" / "conflicts"
+    cases = _rows(folder / "cases.jsonl")
+    assert sum(c["disagree"] for c in cases) >= 30 and sum(not c["disagree"] for c in cases) >= 30
+    assert len({c["id"] for c in cases}) == len(cases)
+    for c in cases:
+        assert set(c) >= {"id", "question", "docs", "disagree", "values"} and len(c["docs"]) == len(c["values"]) == 2, c["id"]
+        a, b = (folder / "articles" / d for d in c["docs"])
+        fa, fb = _front(a), _front(b)
+        assert {"title", "date", "source", "url"} <= set(fa) & set(fb), c["id"]
+        assert fa["source"] != fb["source"], c["id"]
+        for path, value in ((a, c["values"][0]), (b, c["values"][1])):
+            text = load_file(path, folder / "articles").text
+            assert 80 <= len(text.split()) <= 200 + 20, path.name  # the body, plus the title the loader may add
+            assert value in text, (c["id"], value)
+        if c["disagree"]:  # the other side's value is not in the text
+            assert c["values"][1] not in a.read_text(encoding="utf-8"), c["id"]
+            assert c["values"][0] not in b.read_text(encoding="utf-8"), c["id"]
+
+
+def test_swapped_dev_copies(tmp_path: Path) -> None:
+    from evals.make_swapped_dev import DEFAULT_SQUAD, build
+
+    if not DEFAULT_SQUAD.is_dir():
+        return
+    lines = build(DEFAULT_SQUAD, tmp_path / "one", "report", 13)
+    assert lines == build(DEFAULT_SQUAD, tmp_path / "two", "report", 13)  # deterministic
+    assert len(lines) >= 50
+    report = set(json.loads((EVALS / "dev_split.json").read_text(encoding="utf-8"))["report"])
+    for line in lines:
+        original, copy = (tmp_path / "one" / "articles" / d for d in line["docs"])  # type: ignore[union-attr]
+        old, new = line["values"]  # type: ignore[misc]
+        assert line["article"] in report and new not in line["answers"]  # type: ignore[operator]
+        assert old in original.read_text(encoding="utf-8") and new in copy.read_text(encoding="utf-8")
+        assert _front(copy)["source"] != _front(original)["source"]
