@@ -176,8 +176,8 @@ class Assistant:
 
     @property
     def llm(self) -> Any:
-        """The LLM answerer (built on first use) when settings.llm == 'openai'."""
-        if self._llm is None and self.settings.llm == "openai":
+        """The LLM answerer (built on first use) when settings.llm is 'openai' or 'local'."""
+        if self._llm is None and self.settings.llm in ("openai", "local"):
             from assistant.llm import LLMAnswerer
 
             self._llm = LLMAnswerer(self.settings, offline=self.offline_answer)

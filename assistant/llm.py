@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from assistant.condense import History, condense
+from assistant.extractive import refusal
 from assistant.lexical import content_terms
+from assistant.llm_judge import judge_format, judge_messages, parse_verdicts
 from assistant.prompts import render
 from assistant.settings import Settings
 from assistant.tokens import encoding_for_model
 from assistant.types import Answer, Citation, Passage
-from assistant.verify import ground
+from assistant.verify import REFUSAL, claims, ground
 
 log = logging.getLogger(__name__)
 UNVERIFIED_NOTE = "The model's answer could not be verified; showing the offline answer."
@@ -83,23 +85,43 @@ class LLMAnswerer:
         """
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.runnables import RunnableLambda
-        from langchain_openai import ChatOpenAI
 
         self.settings = settings
         self.offline = offline
-        self.backend = f"openai:{settings.model}"
         self._key = settings.openai_api_key
         self.encoding = encoding_for_model(settings.model)
-        from pydantic import SecretStr
+        self.window = settings.context_window
+        # JSON mode (ASSISTANT_ANSWER_FORMAT=json): the model writes {"answer": [{passage, quote, sentence}]} under a
+        # schema and the cited text is built from it. Gated (the local backend): the offline answerability check
+        # decides refusals, so a small model is never asked to judge answerability (it refused plain facts).
+        self.json_mode = settings.answer_format == "json"
+        self.gated = settings.llm == "local"
+        match settings.llm:
+            case "local":
+                from assistant.local import chat_model
 
-        options: dict[str, Any] = {"max_tokens": settings.answer_tokens}  # sent as max_completion_tokens
-        self.chat = ChatOpenAI(
-            model=settings.model, base_url=settings.openai_base_url,
-            api_key=SecretStr(settings.openai_api_key or "not-needed"),  # a dummy when only a base URL is set
-            temperature=settings.temperature, timeout=settings.timeout, max_retries=0, **options,
-        )
-        self.answer_chain = RunnableLambda(answer_messages) | self.chat | StrOutputParser()
+                self.chat, self.backend = chat_model(settings)
+                self.window = settings.local_context
+            case _:
+                from langchain_openai import ChatOpenAI
+                from pydantic import SecretStr
+
+                self.backend = f"openai:{settings.model}"
+                options: dict[str, Any] = {"max_tokens": settings.answer_tokens}  # sent as max_completion_tokens
+                self.chat = ChatOpenAI(
+                    model=settings.model, base_url=settings.openai_base_url,
+                    api_key=SecretStr(settings.openai_api_key or "not-needed"),  # a dummy when only a base URL is set
+                    temperature=settings.temperature, timeout=settings.timeout, max_retries=0, **options,
+                )
+        answer_model = self.chat
+        if self.json_mode:
+            answer_model = self.chat.bind(response_format=ANSWER_FORMAT_GIVEN if self.gated else ANSWER_FORMAT)
+        self.answer_chain = RunnableLambda(answer_messages) | answer_model | StrOutputParser()
         self.condense_chain = RunnableLambda(condense_messages) | self.chat | StrOutputParser()
+        self.judge_chain: Any = RunnableLambda(lambda x: judge_messages(x["claims"])) | RunnableLambda(
+            lambda messages: self.chat.bind(response_format=judge_format(_claim_count(messages))).invoke(messages)
+        ) | StrOutputParser()
+        self.judge_seconds: list[float] = []
 
     # -- condense --------------------------------------------------------------------------------
 
@@ -125,8 +147,9 @@ class LLMAnswerer:
 
     def budget(self, question: str, passages: Sequence[Passage]) -> tuple[list[Passage], list[Passage]]:
         """(passages that fit the context window in rank order, passages left out)."""
-        overhead = sum(self.tokens(m["content"]) + 4 for m in answer_messages({"question": question, "passages": []}))
-        room = self.settings.context_window - self.settings.answer_tokens - overhead - RETRY_RESERVE - 8
+        shell = {"question": question, "passages": [], "json": self.json_mode, "gated": self.gated}
+        overhead = sum(self.tokens(m["content"]) + 4 for m in answer_messages(shell))
+        room = self.window - self.settings.answer_tokens - overhead - RETRY_RESERVE - 8
         kept: list[Passage] = []
         left: list[Passage] = []
         for p in passages:
@@ -142,27 +165,49 @@ class LLMAnswerer:
 
     def stream(self, question: str, passages: Sequence[Passage], *, context: str = "") -> Iterator[str | Answer]:
         """Yield draft pieces as the model writes them, then the verified Answer."""
-        numbered, left = self.budget(question, passages)
         notes: list[str] = []
         changes: list[str] = []
+        ranked: Sequence[Passage] = passages
+        if self.gated:  # small local model: the offline answerability check decides refusals
+            text, citations, refused = self.offline(question, passages, context)
+            if refused:
+                changes.append("the offline answerability check found no answer in the passages; the model was not asked")
+                yield text
+                yield Answer(question, text, True, [], list(passages), backend=self.backend, notes=notes, changes=changes)
+                return
+            first = [c.chunk_id for c in citations]
+            ranked = sorted(passages, key=lambda p: first.index(p.chunk_id) if p.chunk_id in first else len(first))
+            ranked = ranked[: self.settings.local_passages]
+        numbered, left = self.budget(question, ranked)
         if left:
             notes.append(f"left out passages: {', '.join(p.chunk_id for p in left)} (context window)")
-        inputs: dict[str, Any] = {"question": question, "passages": numbered}
+        inputs: dict[str, Any] = {"question": question, "passages": numbered, "json": self.json_mode, "gated": self.gated}
         for attempt in range(2):
             pieces: list[str] = []
+            shown = DraftSentences() if self.json_mode else None
             try:
                 for piece in self._generate(inputs):
                     if piece is RESTART:
                         pieces.clear()
+                        shown = DraftSentences() if self.json_mode else None
                     else:
                         pieces.append(piece)
-                    yield piece
+                    if shown is None or piece is RESTART:
+                        yield piece
+                    elif text := shown.feed(piece):
+                        yield text
             except LLMError as err:
                 log.warning("LLM answer failed: %s", err)
                 yield self._fallback(question, passages, context, notes, changes,
                                      f"The model server failed ({err}); showing the offline answer.")
                 return
-            g = ground("".join(pieces), numbered, passages)
+            draft = "".join(pieces)
+            if self.json_mode:
+                draft = json_draft(draft, question, numbered)
+                if shown is not None and not shown.count:
+                    yield draft
+            entailed = self.entailment(draft, numbered, changes) if self.settings.judge_name == "llm" else None
+            g = ground(draft, numbered, passages, entailed=entailed)
             changes.extend(g.changes)
             if not g.empty:
                 yield Answer(question, g.text, g.refused, g.citations, list(passages), backend=self.backend,
@@ -173,8 +218,29 @@ class LLMAnswerer:
             changes.append(f"attempt {attempt + 1}: {problem}")
             if attempt == 0:
                 yield "\n\n(retrying: the draft could not be verified)\n\n"
-                inputs = {**inputs, "previous": "".join(pieces), "problem": problem}
+                inputs = {**inputs, "previous": draft, "problem": problem}
         yield self._fallback(question, passages, context, notes, changes, UNVERIFIED_NOTE)
+
+    def entailment(self, draft: str, numbered: Sequence[Passage], changes: list[str]) -> dict[str, bool] | None:
+        """The LLM judge: one schema-constrained call asking whether each draft sentence is entailed by what it cites.
+
+        None (the offline judge decides) when the draft has no cited sentence or the judge's reply is unusable.
+        """
+        items = [(sentence, cited) for sentence, cited in claims(draft, numbered) if cited]
+        if not items or REFUSAL.match(items[0][0]):
+            return None
+        t0 = time.perf_counter()
+        try:
+            raw = self.judge_chain.invoke({"claims": items})
+        except Exception as exc:  # noqa: BLE001 - the offline judge decides instead
+            changes.append(f"LLM judge failed ({classify(exc, self._key)}); the offline judge decided")
+            return None
+        verdicts = parse_verdicts(raw, len(items))
+        if verdicts is None:
+            changes.append("LLM judge reply was not usable; the offline judge decided")
+            return None
+        self.judge_seconds.append(time.perf_counter() - t0)
+        return {sentence: ok for (sentence, _), ok in zip(items, verdicts)}
 
     def _fallback(
         self, question: str, passages: Sequence[Passage], context: str, notes: list[str], changes: list[str], note: str
@@ -214,6 +280,10 @@ class LLMAnswerer:
                 time.sleep(wait)
 
 
+def _claim_count(messages: list[dict[str, str]]) -> int:
+    return len(re.findall(r"^Claim \d+:", messages[-1]["content"], flags=re.M))
+
+
 def _finish_watcher() -> Any:
     """A LangChain callback that records the finish_reason of a streamed completion."""
     from langchain_core.callbacks import BaseCallbackHandler
@@ -241,15 +311,94 @@ def render_passage(n: int, p: Passage) -> str:
 def answer_messages(inputs: dict[str, Any]) -> list[dict[str, str]]:
     """Chat messages for an answer (and for the retry turn when inputs carry `problem`)."""
     blocks = "\n\n".join(render_passage(n, p) for n, p in enumerate(inputs["passages"], start=1))
+    kind = "answer_json" if inputs.get("json") else "answer"
+    system = f"{kind}_given_system" if inputs.get("gated") else f"{kind}_system"
     messages = [
-        {"role": "system", "content": render("answer_system")},
-        {"role": "user", "content": render("answer_user", passages=blocks or "(no passages were found)",
+        {"role": "system", "content": render(system)},
+        {"role": "user", "content": render(f"{kind}_user", passages=blocks or "(no passages were found)",
                                            question=inputs["question"])},
     ]
     if "problem" in inputs:
         messages.append({"role": "assistant", "content": inputs.get("previous", "")[:800] or "(empty)"})
-        messages.append({"role": "user", "content": render("retry", problem=inputs["problem"])})
+        messages.append({"role": "user", "content": render("retry_json" if inputs.get("json") else "retry",
+                                                           problem=inputs["problem"])})
     return messages
+
+
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "answer": {
+            "type": "array",
+            "maxItems": 3,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "passage": {"type": "integer", "minimum": 1, "maximum": 99},
+                    "quote": {"type": "string", "maxLength": 400},
+                    "sentence": {"type": "string", "maxLength": 400},
+                },
+                "required": ["passage", "quote", "sentence"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["answer"],
+    "additionalProperties": False,
+}
+ANSWER_FORMAT: dict[str, Any] = {"type": "json_schema", "json_schema": {"name": "cited_answer", "schema": ANSWER_SCHEMA}}
+# When the offline answerability check already found an answer in the passages: at least one item.
+ANSWER_FORMAT_GIVEN: dict[str, Any] = {"type": "json_schema", "json_schema": {"name": "cited_answer", "schema": {
+    **ANSWER_SCHEMA, "properties": {"answer": {**ANSWER_SCHEMA["properties"]["answer"], "minItems": 1}}}}}
+_SENTENCE = re.compile(r'"sentence"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def json_draft(raw: str, question: str, numbered: Sequence[Passage]) -> str:
+    """The cited text of a JSON answer: each item's sentence with its [passage]; a refusal for an empty list.
+
+    Text that is not such JSON is returned as it is (the verifier then judges it like any draft).
+    """
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw
+    items = data.get("answer") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return raw
+    parts: list[str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        sentence = " ".join(str(item.get("sentence") or "").split())
+        n = item.get("passage")
+        if not sentence:
+            continue
+        marker = f" [{n}]" if isinstance(n, int) else ""
+        m = re.search(r"([.!?…]+[\"'”’)]*)$", sentence)
+        parts.append(f"{sentence[: m.start()].rstrip()}{marker}{m.group(1)}" if m else f"{sentence}{marker}.")
+    return " ".join(parts) if parts else refusal(question, numbered)
+
+
+class DraftSentences:
+    """Shows a streamed JSON answer as its sentences, each once it is complete."""
+
+    def __init__(self) -> None:
+        self.raw = ""
+        self.count = 0
+
+    def feed(self, piece: str) -> str:
+        """Add a piece of raw JSON; return the text of sentences completed by it."""
+        self.raw += piece
+        found = _SENTENCE.findall(self.raw)
+        new = found[self.count:]
+        self.count = len(found)
+        out = []
+        for value in new:
+            try:
+                out.append(json.loads(f'"{value}"'))
+            except ValueError:
+                out.append(value)
+        return "".join(f"{' '.join(t.split())} " for t in out)
 
 
 def condense_messages(inputs: dict[str, Any]) -> list[dict[str, str]]:

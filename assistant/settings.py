@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-LLMBackend = Literal["extractive", "openai"]
+LLMBackend = Literal["extractive", "openai", "local"]
+JudgeChoice = Literal["auto", "offline", "llm"]
 EmbeddingBackend = Literal["local", "openai"]
 
 
@@ -70,6 +71,12 @@ class Settings:
     max_question_chars: int = 2000
     max_file_bytes: int = 20 * 1024 * 1024
     ingest_batch_chars: int = 120_000  # documents are embedded and committed in groups of about this much text
+    local_model: Path | None = None  # a GGUF for ASSISTANT_LLM=local (default: the bundled Qwen2.5 0.5B)
+    local_threads: int = 1  # llama.cpp threads; 1 measured fastest on 2 shared cores (benchmarks/results/local_threads.json)
+    local_context: int = 4096  # the local model's context window (tokens)
+    local_passages: int = 4  # passages the local model reads (best first); fewer = faster prompts
+    answer_format: Literal["text", "json"] = "text"  # how the LLM writes its draft (json: schema with quotes)
+    judge: JudgeChoice = "auto"  # support judge of the verifier: auto = the LLM judge when an LLM backend is set
 
     def __post_init__(self) -> None:
         if not 32 <= self.chunk_tokens <= 2000:
@@ -79,8 +86,16 @@ class Settings:
                 f"ASSISTANT_CHUNK_OVERLAP={self.chunk_overlap} must be at least 0 and less than half of "
                 f"ASSISTANT_CHUNK_TOKENS={self.chunk_tokens} (at most {max(0, self.chunk_tokens // 2 - 1)})."
             )
-        if self.llm not in ("extractive", "openai"):
-            raise SettingsError(f"ASSISTANT_LLM={self.llm!r} is not known; use 'extractive' or 'openai'.")
+        if self.llm not in ("extractive", "openai", "local"):
+            raise SettingsError(f"ASSISTANT_LLM={self.llm!r} is not known; use 'extractive', 'openai' or 'local'.")
+        if self.answer_format not in ("text", "json"):
+            raise SettingsError(f"ASSISTANT_ANSWER_FORMAT={self.answer_format!r} is not known; use 'text' or 'json'.")
+        if self.judge not in ("auto", "offline", "llm"):
+            raise SettingsError(f"ASSISTANT_JUDGE={self.judge!r} is not known; use 'auto', 'offline' or 'llm'.")
+        if self.judge == "llm" and self.llm == "extractive":
+            raise SettingsError(
+                "ASSISTANT_JUDGE=llm needs an LLM backend: set ASSISTANT_LLM=local (or openai), or ASSISTANT_JUDGE=offline."
+            )
         if self.embeddings not in ("local", "openai"):
             raise SettingsError(f"ASSISTANT_EMBEDDINGS={self.embeddings!r} is not known; use 'local' or 'openai'.")
         if self.llm == "openai" and not (self.openai_api_key or self.openai_base_url):
@@ -140,6 +155,12 @@ class Settings:
             "chunk_overlap": _env_int(env, "ASSISTANT_CHUNK_OVERLAP", 16, 0, 999),
             "top_k": _env_int(env, "ASSISTANT_TOP_K", 6, 1, 50),
             "ingest_batch_chars": _env_int(env, "ASSISTANT_INGEST_BATCH_CHARS", 120_000, 1, 10_000_000),
+            "local_model": Path(env["ASSISTANT_LOCAL_MODEL"]) if env.get("ASSISTANT_LOCAL_MODEL") else None,
+            "local_threads": _env_int(env, "ASSISTANT_LOCAL_THREADS", 1, 1, 256),
+            "local_context": _env_int(env, "ASSISTANT_LOCAL_CONTEXT", 4096, 512, 131072),
+            "local_passages": _env_int(env, "ASSISTANT_LOCAL_PASSAGES", 4, 1, 50),
+            "answer_format": (env.get("ASSISTANT_ANSWER_FORMAT") or "text").strip().lower(),
+            "judge": (env.get("ASSISTANT_JUDGE") or "auto").strip().lower(),
         }
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
@@ -151,6 +172,13 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         """Return a copy with some fields changed (validated again)."""
         return replace(self, **changes)
+
+    @property
+    def judge_name(self) -> str:
+        """The support judge the verifier uses: 'llm' or 'offline' (ASSISTANT_JUDGE=auto resolved)."""
+        if self.judge == "auto":
+            return "offline" if self.llm == "extractive" else "llm"
+        return self.judge
 
     @property
     def chroma_path(self) -> Path:
@@ -168,6 +196,8 @@ class Settings:
             "store": self.chroma_url or str(self.chroma_path),
             "collection": self.collection,
             "embeddings": self.embeddings,
-            "llm": self.llm if self.llm == "extractive" else f"openai ({self.model})",
+            "llm": {"extractive": "extractive", "openai": f"openai ({self.model})",
+                    "local": f"local ({self.local_model.name if self.local_model else 'qwen2.5-coder-0.5b-instruct'})"}[self.llm],
+            "judge": self.judge_name,
             "top_k": str(self.top_k),
         }

