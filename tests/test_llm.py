@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -69,7 +70,7 @@ def llm() -> Iterator[ScriptedLLM]:
 def bot(make_assistant, llm: ScriptedLLM):  # type: ignore[no-untyped-def]
     def build(**overrides: Any):  # type: ignore[no-untyped-def]
         values: dict[str, Any] = {"llm": "openai", "openai_base_url": llm.url, "model": "scripted", "timeout": 2.0,
-                                  "max_retries": 2}
+                                  "max_retries": 2, "judge": "offline"}
         values.update(overrides)
         assistant = make_assistant(**values)
         assistant.ensure_ingested()
@@ -352,3 +353,49 @@ def test_openai_embeddings_through_a_compatible_server(embedder, llm: ScriptedLL
     assert calls and all(s.body["model"] == "text-embedding-3-small" for s in calls)
     with pytest.raises(EmbeddingModelMismatch, match="openai:text-embedding-3-small"):
         Assistant(settings.with_(embeddings="local"), embedder=embedder)
+
+
+# -- the LLM judge (ASSISTANT_JUDGE=llm): one schema-constrained call per answer, the offline judge as a floor ----------
+
+
+def judged(answer_template: str, verdicts: list[bool]) -> Callable[[dict[str, Any]], Reply]:
+    """Answer requests get the template; judge requests (\"Claim 1:\" ...) get the chosen verdicts."""
+    answer = scripted(answer_template)
+
+    def respond(body: dict[str, Any]) -> Reply:
+        if "Claim 1:" in body["messages"][-1]["content"]:
+            return Reply(json.dumps({"verdicts": [{"claim": i, "entailed": v} for i, v in enumerate(verdicts, 1)]}))
+        return answer(body)
+
+    return respond
+
+
+def test_llm_judge_removes_a_sentence_it_finds_not_entailed(bot, llm: ScriptedLLM) -> None:
+    llm.responder = judged(f"{GOOD} {WAR}", [True, False])
+    answer = bot(judge="llm").answer(Q)
+    assert answer.backend == "openai:scripted"
+    assert "five hours" in answer.text and "grinding" not in answer.text, answer.text
+    assert any("removed [" in c and "sentence 2" in c for c in answer.changes), answer.changes
+    judge_calls = [s for s in llm.seen if "Claim 1:" in s.text()]
+    assert len(judge_calls) == 1  # one batched call per answer
+    schema = judge_calls[0].body["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["verdicts"]["minItems"] == schema["properties"]["verdicts"]["maxItems"] == 2
+    assert "Claim 2:" in judge_calls[0].text() and "grinding assaults" in judge_calls[0].text()
+
+
+def test_llm_judge_cannot_pass_an_invented_number(bot, llm: ScriptedLLM) -> None:
+    llm.responder = judged("Putin sent Trump's envoys home after 17 hours of talks in the Kremlin {five hours}.", [True])
+    answer = bot(judge="llm").answer(Q)
+    assert "17" not in answer.text, answer.text
+
+
+def test_unusable_judge_reply_leaves_the_offline_judge_deciding(bot, llm: ScriptedLLM) -> None:
+    answer_only = scripted(f"{GOOD}")
+
+    def respond(body: dict[str, Any]) -> Reply:
+        return Reply("not json") if "Claim 1:" in body["messages"][-1]["content"] else answer_only(body)
+
+    llm.responder = respond
+    answer = bot(judge="llm").answer(Q)
+    assert "five hours" in answer.text and answer.backend == "openai:scripted"
+    assert any("offline judge decided" in c for c in answer.changes), answer.changes
