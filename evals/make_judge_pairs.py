@@ -8,9 +8,9 @@ sentences around it (the sentence and its neighbours). Kinds, labelled by constr
 - verbatim (true): the sentence itself.
 - paraphrase (true): the sentence with a fronted phrase moved to the end ("In 1957, ABC ..." ->
   "ABC ... in 1957.") and/or words replaced from a small list of meaning-preserving synonyms.
-- answer_swap (false): the gold answer replaced by another gold answer of the same article whose question asks
-  the same kind of thing (same wh-word and same shape: year, money, percent, number, name, phrase); answers
-  that also occur in the passage are preferred.
+- answer_swap (false): the gold answer replaced by another of the same kind (same wh-word and shape: year, date,
+  money, percent, number, name) taken from the passage when it has one (another gold answer of the article found
+  in the passage, or a span of the same shape), else another gold answer of the article.
 - role_swap (false): two named entities of the sentence exchanged (the article's name answers and multi-word
   capitalised spans), not when they are only listed ("X, Y and Z") or in a symmetric relation ("X met Y").
 - number_swap (false): two different numbers of the same class (year/other, same currency) exchanged, not the
@@ -361,23 +361,51 @@ def paraphrase(sentence: str) -> str | None:
     return s if changed and s != sentence else None
 
 
-def answer_swap(src: Source, pool: dict[tuple[str, tuple[str, str]], list[str]], rng: random.Random) -> str | None:
-    """The sentence with its answer replaced by another same-kind answer of the article."""
+def _same_shape_spans(passage: str, key: tuple[str, str], names: list[str]) -> list[str]:
+    """Spans of the passage of the same shape as an answer (years, dates, amounts, counts, names)."""
+    wh, shape = key
+    month = "|".join(_MONTHS)
+    patterns = {
+        "year": r"(?<![\w,.])(?:1\d{3}|20\d{2})(?![\w])",
+        "date": rf"(?:\d{{1,2}} )?(?:{month})(?: \d{{1,2}})?(?:,? \d{{4}})?",
+        "money": r"\$\d[\d,.]*(?: (?:million|billion|thousand))?",
+        "percent": r"\d[\d,.]*(?:%| percent| per cent)",
+        "number": r"(?<![\w,.$])\d+(?:,\d{3})*(?:\.\d+)?(?![\w%])",
+    }
+    if shape.startswith("number+"):
+        unit = shape.split("+", 1)[1]
+        return re.findall(rf"(?<![\w,.])\d[\d,.]* {re.escape(unit)}\b", passage)
+    if shape == "name" and wh in {"who", "whom", "whose", "where"}:
+        return [text for _, _, text in _entities(passage, names)]
+    if shape in patterns:
+        found = re.findall(patterns[shape], passage)
+        return [f for f in found if not (shape == "number" and re.fullmatch(r"1\d{3}|20\d{2}", f))]
+    return []
+
+
+def answer_swap(
+    src: Source, pool: dict[tuple[str, tuple[str, str]], list[str]], names: list[str], rng: random.Random
+) -> str | None:
+    """The sentence with its answer replaced by another of the same kind: from the passage if it has one, else the article."""
     wh, shape = src.akey
     if shape == "phrase" or (wh not in TYPED_WH and shape == "name"):
         return None  # free phrases and "what" names mix too many kinds of thing to swap honestly
-    cands = [
-        a
-        for a in pool[(src.article, src.akey)]
-        if a != src.answer
-        and a not in src.sentence
-        and src.answer not in a
-        and not set(a.lower().split()) & set(src.answer.lower().split())
-    ]
-    if not cands:
+
+    def fits(a: str) -> bool:
+        return (
+            a != src.answer
+            and a not in src.sentence
+            and src.answer not in a
+            and not set(a.lower().split()) & set(src.answer.lower().split())
+        )
+
+    article = [a for a in pool[(src.article, src.akey)] if fits(a)]
+    in_passage = sorted(
+        {a for a in article if a in src.passage} | {a for a in _same_shape_spans(src.passage, src.akey, names) if fits(a)}
+    )
+    if not (in_passage or article):
         return None
-    in_passage = [a for a in cands if a in src.passage]
-    pick = rng.choice(sorted(in_passage or cands))
+    pick = rng.choice(in_passage or sorted(article))
     new = src.sentence.replace(src.answer, pick, 1)
     return new if new not in src.passage else None
 
@@ -483,7 +511,7 @@ def build(squad: Path, seed: int) -> list[dict[str, object]]:
         made = {
             "verbatim": s.sentence,
             "paraphrase": paraphrase(s.sentence),
-            "answer_swap": answer_swap(s, pool, rng),
+            "answer_swap": answer_swap(s, pool, names[s.article], rng),
             "role_swap": role_swap(s.sentence, s.passage, names[s.article], rng),
             "number_swap": number_swap(s.sentence, s.passage, rng),
             "antonym": antonym(s.sentence, s.passage, rng),
