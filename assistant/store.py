@@ -360,12 +360,6 @@ class Store:
             for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
         ]
 
-    def as_langchain(self, embedder: Any) -> Any:
-        """The chunk collection as a `langchain_chroma.Chroma` vector store (same client)."""
-        from langchain_chroma import Chroma
-
-        return Chroma(client=self._client, collection_name=self.settings.collection, embedding_function=embedder)
-
 
 def _stored(cid: str, text: Any, meta: Any, distance: float = 0.0) -> StoredChunk:
     return StoredChunk(

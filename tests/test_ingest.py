@@ -98,14 +98,6 @@ def test_interrupted_ingest_leaves_no_visible_half_document(make_assistant, corp
     assert bot.store.count_chunks() == record.n_chunks == len(chunks)
 
 
-def test_langchain_vectorstore_view(make_assistant, embedder) -> None:
-    bot = make_assistant()
-    bot.ingest()
-    vs = bot.store.as_langchain(embedder)
-    hits = vs.similarity_search("Witkoff and Kushner traveled to Moscow", k=2)
-    assert any("Witkoff" in h.page_content for h in hits)
-
-
 def test_document_records_cache_follows_the_store_revision(make_assistant, backend, tmp_path: Path) -> None:
     """Records are cached on disk per revision: a commit by another process is seen, a corrupt cache is ignored."""
     from benchmarks.corpus_gen import generate
