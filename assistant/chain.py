@@ -3,7 +3,8 @@
 Offline:  condense -> retrieve -> extractive -> verify
 LLM:      condense -> retrieve -> prompt (ChatPromptTemplate from prompts/) -> model -> verify
 
-Input `{"question": str, "history": [[q, a], ...]}` (history, `doc_ids` and `top_k` optional);
+Input `{"question": str, "history": [[q, a], ...]}` (history optional; also `doc_ids`, `top_k`, `sources`,
+`since`, `until` as in `Assistant.answer`);
 output the `assistant ask --json` dict. `stream` yields the model's draft pieces (str), then
 that dict as the last chunk.
 """
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import (
     Runnable,
+    RunnableBranch,
     RunnableConfig,
     RunnableGenerator,
     RunnableLambda,
@@ -37,9 +39,15 @@ STEPS_OFFLINE = ("condense", "retrieve", "extractive", "verify")
 STEPS_LLM = ("condense", "retrieve", "prompt", "model", "verify")
 
 
-def chat_prompt() -> ChatPromptTemplate:
-    """The answer prompt of prompts/ (answer_system, answer_user) as a ChatPromptTemplate over {passages}, {question}."""
+def chat_prompt(*, json: bool = False, gated: bool = False) -> ChatPromptTemplate:
+    """The answer prompt of prompts/ as a ChatPromptTemplate over {passages} and {question}.
+
+    The same files `llm.answer_messages` renders: answer_* (or answer_json_* for JSON mode), the *_given_system
+    variant for a gated local model.
+    """
     marks = {"passages": "\x00passages\x00", "question": "\x00question\x00"}
+    kind = "answer_json" if json else "answer"
+    system = f"{kind}_given_system" if gated else f"{kind}_system"
 
     def template(text: str) -> str:
         text = text.replace("{", "{{").replace("}", "}}")
@@ -48,7 +56,7 @@ def chat_prompt() -> ChatPromptTemplate:
         return text
 
     return ChatPromptTemplate.from_messages(
-        [("system", template(render("answer_system"))), ("human", template(render("answer_user", **marks)))]
+        [("system", template(render(system))), ("human", template(render(f"{kind}_user", **marks)))]
     )
 
 
@@ -83,22 +91,40 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
     # -- the steps -------------------------------------------------------------------------------
 
     def _condense(self, value: Any) -> State:
+        from assistant.answer import QuestionError
+
         bot: Assistant = self.assistant
         state = _input(value)
         t0 = time.perf_counter()
         query = bot.prepare(state["question"], _history(state.get("history")), state.get("doc_ids"))
-        return {"query": query, "top_k": state.get("top_k"), "t0": t0}
+        filters = {k: state[k] for k in ("sources", "since", "until") if state.get(k) is not None}
+        try:
+            scope = bot.retriever.scope(**filters)
+        except ValueError as exc:
+            raise QuestionError(str(exc)) from None
+        return {"query": query, "top_k": state.get("top_k"), "filters": filters, "scope": scope, "t0": t0}
 
     def _retrieve(self, state: State) -> State:
         bot: Assistant = self.assistant
         t1 = time.perf_counter()
         query = state["query"]
-        passages = bot.search(query.search_text, state["top_k"], query.doc_ids)
+        passages = [] if state["scope"].empty else bot.search(query.search_text, state["top_k"], query.doc_ids,
+                                                              **state["filters"])
         out = {**state, "passages": passages, "retrieve_s": time.perf_counter() - t1, "t2": time.perf_counter()}
-        if bot.llm is not None:
+        llm = bot.llm
+        if llm is not None and not state["scope"].empty:
             from assistant.llm import render_passage
 
-            numbered, left = bot.llm.budget(query.standalone, passages)
+            ranked = passages
+            if llm.gated:  # as LLMAnswerer.stream: the offline answerability check decides refusals
+                with bot.lock:
+                    text, citations, refused = bot.offline_answer(query.standalone, passages, query.context)
+                if refused:
+                    out["gated_refusal"] = text
+                first = [c.chunk_id for c in citations]
+                ranked = sorted(passages, key=lambda p: first.index(p.chunk_id) if p.chunk_id in first else len(first))
+                ranked = ranked[: bot.settings.local_passages]
+            numbered, left = llm.budget(query.standalone, ranked)
             out |= {
                 "numbered": numbered, "left": left, "question": query.standalone,
                 "passages_text": "\n\n".join(render_passage(n, p) for n, p in enumerate(numbered, start=1))
@@ -108,32 +134,50 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
 
     def _extractive(self, state: State) -> State:
         bot: Assistant = self.assistant
+        if state["scope"].empty:
+            return state
         with bot.lock:
             result = bot.offline_result(state["query"], state["passages"])
         return {**state, "result": result}
 
     def _finish(self, state: State) -> dict[str, Any]:
+        from assistant.answer import no_match
+
         bot: Assistant = self.assistant
+        scope = state["scope"]
+        if scope.empty:  # as Assistant.stream: say the filters matched nothing
+            return Answer(state["query"].question, no_match(scope), True, [], [], notes=[no_match(scope)]).to_dict()
         result: Answer = state["result"]
         now = time.perf_counter()
         timings = {"retrieve_s": state["retrieve_s"], "answer_s": now - state["t2"], "total_s": now - state["t0"]}
         result.timings = {k: round(v, 4) for k, v in timings.items()}
         with bot.lock:
-            return bot.finish(result, state["query"], state["passages"]).to_dict()
+            result = bot.finish(result, state["query"], state["passages"])
+        if scope.filters:
+            n = len(scope.doc_ids or ())
+            result.notes.append(f"Searched only the {n} article{'s' if n != 1 else ''} matching: {scope.filters.describe()}.")
+        return result.to_dict()
 
     def _llm_result(self, state: State, draft: str, error: BaseException | None) -> Answer:
         """Ground the model's draft; the offline answer with a note when it fails or nothing checks out."""
-        from assistant.llm import UNVERIFIED_NOTE, classify
+        from assistant.llm import UNVERIFIED_NOTE, classify, json_draft
         from assistant.verify import ground
 
         bot: Assistant = self.assistant
         llm = bot.llm
         query, passages = state["query"], state["passages"]
-        notes = [f"left out passages: {', '.join(p.chunk_id for p in state['left'])} (context window)"] if state["left"] else []
         changes: list[str] = []
+        if "gated_refusal" in state:
+            changes.append("the offline answerability check found no answer in the passages; the model was not asked")
+            return Answer(query.question, state["gated_refusal"], True, [], list(passages), backend=llm.backend,
+                          changes=changes)
+        notes = [f"left out passages: {', '.join(p.chunk_id for p in state['left'])} (context window)"] if state["left"] else []
         note = UNVERIFIED_NOTE
         if error is None:
-            g = ground(draft, state["numbered"], passages)
+            if llm.json_mode:
+                draft = json_draft(draft, query.standalone, state["numbered"])
+            entailed = llm.entailment(draft, state["numbered"], changes) if bot.settings.judge_name == "llm" else None
+            g = ground(draft, state["numbered"], passages, entailed=entailed)
             changes.extend(g.changes)
             if not g.empty:
                 return Answer(query.question, g.text, g.refused, g.citations, list(passages), backend=llm.backend,
@@ -146,38 +190,58 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
         fallback.notes, fallback.changes = [*notes, note], changes
         return fallback
 
+    def _shown(self) -> Any:
+        """Turns a JSON-mode draft into readable sentences as it streams (None: show the text as it comes)."""
+        from assistant.llm import DraftSentences
+
+        return DraftSentences() if self.assistant.llm.json_mode else None
+
     def _verify_stream(self, chunks: Iterator[State]) -> Iterator[Chunk]:
         state: State = {}
         draft: list[str] = []
         error: BaseException | None = None
+        shown = self._shown()
         try:
             for chunk in chunks:
                 if "draft" in chunk and len(chunk) == 1:
                     draft.append(chunk["draft"])
-                    yield chunk["draft"]
+                    if text := (chunk["draft"] if shown is None else shown.feed(chunk["draft"])):
+                        yield text
                 else:
                     state |= chunk
+                    if "gated_refusal" in chunk:
+                        yield chunk["gated_refusal"]
         except Exception as exc:  # noqa: BLE001 - the model failed: the offline answer with a note
             if "query" not in state:
                 raise
             error = exc
+        if state.get("scope") is not None and state["scope"].empty:
+            yield self._finish(state)
+            return
         yield self._finish({**state, "result": self._llm_result(state, "".join(draft), error)})
 
     async def _averify_stream(self, chunks: AsyncIterator[State]) -> AsyncIterator[Chunk]:
         state: State = {}
         draft: list[str] = []
         error: BaseException | None = None
+        shown = self._shown()
         try:
             async for chunk in chunks:
                 if "draft" in chunk and len(chunk) == 1:
                     draft.append(chunk["draft"])
-                    yield chunk["draft"]
+                    if text := (chunk["draft"] if shown is None else shown.feed(chunk["draft"])):
+                        yield text
                 else:
                     state |= chunk
+                    if "gated_refusal" in chunk:
+                        yield chunk["gated_refusal"]
         except Exception as exc:  # noqa: BLE001 - the model failed: the offline answer with a note
             if "query" not in state:
                 raise
             error = exc
+        if state.get("scope") is not None and state["scope"].empty:
+            yield self._finish(state)
+            return
         yield self._finish({**state, "result": self._llm_result(state, "".join(draft), error)})
 
     def pipeline(self) -> Runnable[Any, Chunk]:
@@ -190,12 +254,18 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
         if bot.llm is None:
             return condense | retrieve | RunnableLambda(self._extractive, name="extractive") | RunnableLambda(
                 self._finish, name="verify")
+        from assistant.llm import ANSWER_FORMAT, ANSWER_FORMAT_GIVEN
+
+        llm = bot.llm
+        template = chat_prompt(json=llm.json_mode, gated=llm.gated)
         prompt: Runnable[Any, Any] = RunnableLambda(lambda s: {"passages": s["passages_text"], "question": s["question"]},
-                                name="prompt_inputs") | chat_prompt().with_config(run_name="prompt")
-        model = bot.llm.chat.with_config(run_name="model")
-        draft = prompt | model | StrOutputParser()
+                                                    name="prompt_inputs") | template.with_config(run_name="prompt")
+        chat = llm.chat.bind(response_format=ANSWER_FORMAT_GIVEN if llm.gated else ANSWER_FORMAT) if llm.json_mode else llm.chat
+        draft = prompt | chat.with_config(run_name="model") | StrOutputParser()
         verify = RunnableGenerator(self._verify_stream, self._averify_stream, name="verify")
-        return condense | retrieve | RunnablePassthrough.assign(draft=draft) | verify
+        nothing: Runnable[Any, str] = RunnableLambda(lambda s: "", name="no_model_call")
+        draft_or_not = RunnableBranch((lambda s: bool(s["scope"].empty or "gated_refusal" in s), nothing), draft)
+        return condense | retrieve | RunnablePassthrough.assign(draft=draft_or_not) | verify
 
     # -- Runnable --------------------------------------------------------------------------------
 

@@ -106,6 +106,34 @@ def test_retriever_respects_filters() -> None:
         bot.as_retriever(doc_ids=["nope.md"]).invoke("Who won?")
 
 
+NEWS = ROOT / "evals" / "news" / "articles"
+
+
+@functools.cache
+def news_bot() -> Assistant:
+    bot = Assistant(Settings(data_dir=Path(tempfile.mkdtemp(prefix="lc-news-")), corpus_dir=NEWS), embedder=_embedder())
+    bot.ensure_ingested()
+    return bot
+
+
+def test_retriever_news_metadata_and_outlet_date_filters() -> None:
+    bot = news_bot()
+    question = "How much did the maritime museum renovation cost?"
+    docs = bot.as_retriever(k=4).invoke(question)
+    assert docs[0].metadata["doc_id"] == "maritime-museum-reopens.md"
+    assert docs[0].metadata["outlet"] == "Marrow Bay Chronicle" and docs[0].metadata["date"] == "2027-03-15"
+    assert docs[0].metadata["url"] == "https://mbchronicle.example/2027/03/15/maritime-museum-reopens"
+    gazette = bot.as_retriever(k=6, sources=["Marrow Bay Harbor Gazette"]).invoke(question)
+    assert gazette and {d.metadata["outlet"] for d in gazette} == {"Marrow Bay Harbor Gazette"}
+    dated = bot.as_retriever(k=6, since="2026-06-01", until="2026-12-31").invoke(question)
+    assert dated and all("2026-06-01" <= d.metadata["date"] <= "2026-12-31" for d in dated)
+    runnable = bot.as_runnable()
+    ask = {"question": question, "sources": ["Marrow Bay Harbor Gazette"]}
+    assert _same(runnable.invoke(ask), bot.answer(question, sources=["Marrow Bay Harbor Gazette"]).to_dict())
+    none = runnable.invoke({"question": question, "since": "2030-01-01"})
+    assert _same(none, bot.answer(question, since="2030-01-01").to_dict()) and none["refused"] and not none["passages"]
+
+
 def test_retriever_async_and_batch() -> None:
     retriever = multi_bot().as_retriever(k=2)
     questions = ["How much did the Harbor Bridge repair cost?", "Who won the chess final?"]
@@ -225,7 +253,8 @@ def llm_bot(make_assistant):  # type: ignore[no-untyped-def]
         return Reply(LLM_GOOD.format(n=n), piece=8)
 
     server.responder = respond
-    bot = make_assistant(llm="openai", openai_base_url=server.url, model="scripted", timeout=2.0, max_retries=1)
+    bot = make_assistant(llm="openai", openai_base_url=server.url, model="scripted", timeout=2.0, max_retries=1,
+                         judge="offline")
     bot.ensure_ingested()
     yield bot, server
     server.close()
