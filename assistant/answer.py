@@ -16,6 +16,7 @@ from assistant.bm25 import Bm25Index
 from assistant.citations import verify
 from assistant.condense import History, condense, needs_context
 from assistant.ingest import Progress, ingest
+from assistant.neardup import NearDupIndex
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
 from assistant.store import Store
@@ -93,6 +94,7 @@ class Assistant:
         self.store = store or Store(self.settings)
         self.store.open(embeddings_name(self.embedder))
         self.bm25 = Bm25Index(self.store.local_dir("bm25"))
+        self.near = NearDupIndex(self.store.local_dir("minhash"))  # syndicated copies, beside the BM25 index
         self.retriever = Retriever(self.store, self.embedder, self.bm25)
         self._llm: Any = None
         self._sentence_vectors: dict[str, Any] = {}
@@ -112,7 +114,7 @@ class Assistant:
         targets = [Path(p) for p in (paths or [self.settings.corpus_dir])]
         return ingest(
             targets, self.store, self.embedder, self.settings, prune=prune, progress=progress,
-            show_progress=show_progress, bm25=self.bm25,
+            show_progress=show_progress, bm25=self.bm25, near=self.near,
         )
 
     def ensure_ingested(self, progress: Progress | None = None) -> IngestReport | None:

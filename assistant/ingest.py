@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import queue
@@ -16,6 +17,7 @@ from assistant.bm25 import Bm25Index, Row
 from assistant.chunk import chunk_document
 from assistant.dates import date_int
 from assistant.load import SUPPORTED, LoadError, iter_files, load_file
+from assistant.neardup import NearDupIndex, originals
 from assistant.progress import LineProgress
 from assistant.settings import Settings
 from assistant.store import DocRecord, Store
@@ -217,6 +219,7 @@ def ingest(
     progress: Progress | None = None,
     show_progress: bool | None = None,
     bm25: Bm25Index | None = None,
+    near: NearDupIndex | None = None,
 ) -> IngestReport:
     """Bring the store in line with the given files and folders.
 
@@ -224,6 +227,7 @@ def ingest(
     reported in `skipped` with their reason. With `prune`, documents that vanished from
     the given folders are removed. Files are parsed and chunked on one thread and written
     on another while the main thread embeds; committed documents are added to `bm25`.
+    With `near`, a document that is a near duplicate of a stored one is kept as its copy.
     """
     from tqdm import tqdm
 
@@ -231,6 +235,8 @@ def ingest(
     report = IngestReport()
     sweep_orphans(store)
     records = store.records()
+    if near is not None:
+        near.sync(originals(records.values()), store.doc_texts)
     by_hash = {r.content_hash: r.doc_id for r in records.values()}
     files = list(iter_files(paths))
     seen: set[str] = set()
@@ -280,6 +286,8 @@ def ingest(
                     bar.update(1)
                     continue
                 writer.submit(functools.partial(store.remove_doc, twin))  # the file was renamed: drop the old name
+                if near is not None:
+                    near.forget(twin)
                 report.removed += 1
             seen.add(doc.doc_id)
             if chunks is None:
@@ -293,6 +301,8 @@ def ingest(
             else:
                 report.added += 1
             by_hash[doc.content_hash] = doc.doc_id
+            if near is not None:
+                doc, chunks = _copy_or_original(doc, chunks, near, store, report)
             pending.append((doc, chunks))
             pending_chars += len(doc.text)
             if pending_chars >= settings.ingest_batch_chars:
@@ -306,6 +316,8 @@ def ingest(
     finally:
         if bm25 is not None and rows:
             bm25.add(rows)
+        if near is not None:
+            near.save()
         bar.close()
     if progress:
         progress(len(files), len(files), "done")
@@ -314,11 +326,43 @@ def ingest(
         for record in list(store.records().values()):
             source = Path(record.source).resolve()
             if record.doc_id not in seen and any(source.is_relative_to(f) for f in folders):
-                store.remove_doc(record.doc_id)
+                remove_document(store, record.doc_id, embedder, settings)
                 report.removed += 1
     report.chunks_total = store.count_chunks()
     report.documents = sorted(store.records())
     return report
+
+
+def _copy_or_original(
+    doc: Document, chunks: list[Chunk], near: NearDupIndex, store: Store, report: IngestReport
+) -> Chunked:
+    """A near duplicate of a stored document is kept as its copy (no chunks of its own); others are indexed."""
+    original = near.find(doc.doc_id, doc.text, store.doc_text)
+    if original is None:
+        near.add(doc.doc_id, doc.content_hash, doc.text)
+        return doc, chunks
+    report.near_duplicates += 1
+    return dataclasses.replace(doc, metadata={**doc.metadata, "copy_of": original}), []
+
+
+def remove_document(store: Store, doc_id: str, embedder: Embeddings, settings: Settings) -> None:
+    """Remove a document; its oldest syndicated copy takes its place first, so the text stays answerable."""
+    records = store.records(fresh=True)
+    copies = sorted((r for r in records.values() if r.metadata.get("copy_of") == doc_id),
+                    key=lambda r: (r.metadata.get("date") or "9999", r.doc_id))
+    texts = store.doc_texts([r.doc_id for r in copies])
+    copies = [r for r in copies if r.doc_id in texts]
+    if copies:
+        heir = copies[0]
+        meta = {k: v for k, v in heir.metadata.items() if k != "copy_of"}
+        doc = Document(heir.doc_id, heir.source, heir.title, texts[heir.doc_id], heir.content_hash, meta)
+        chunked = [(doc, chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens))]
+        write_documents(chunked, embed_chunks(chunked, embedder), store, settings)
+        others = [(dataclasses.replace(r, metadata={**r.metadata, "copy_of": heir.doc_id}), texts[r.doc_id])
+                  for r in copies[1:]]
+        store.commit_docs(others)
+        log.info("'%s' removed; its copy '%s' now holds the text (%d other copies)", doc_id, heir.doc_id, len(others))
+    store.remove_doc(doc_id)
 
 
 def _is_tty() -> bool:

@@ -308,6 +308,13 @@ class Store:
         docs = got["documents"] or []
         return str(docs[0]) if docs else None
 
+    def doc_texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """Full texts of several committed documents (missing ids are left out)."""
+        if not doc_ids:
+            return {}
+        got = self._call(self.docs.get, ids=list(doc_ids), include=["documents"])
+        return {str(i): str(t) for i, t in zip(got["ids"], got["documents"] or []) if t is not None}
+
     def count_chunks(self) -> int:
         """Number of stored chunks (committed or not)."""
         return int(self._call(self.chunks.count))

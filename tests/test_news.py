@@ -183,3 +183,76 @@ def test_python_filters_apply_inside_retrieval(make_assistant) -> None:  # type:
     from assistant import answer
 
     assert answer.__kwdefaults__ == {"sources": None, "since": None, "until": None}
+
+
+SYND = Path(__file__).resolve().parent / "fixtures" / "syndication"
+
+
+def test_minhash_resemblance_and_fact_guard() -> None:
+    from assistant.neardup import NearDupIndex, changes_facts, resemblance, shingle_hashes, signature
+
+    wire = load_file(SYND / "wire.md", SYND).text
+    copy = load_file(SYND / "valley-times.md", SYND).text
+    swapped = load_file(SYND / "swapped.md", SYND).text
+    assert resemblance(shingle_hashes(wire), shingle_hashes(copy)) >= 0.9
+    assert abs(float((signature(shingle_hashes(wire)) == signature(shingle_hashes(copy))).mean())
+               - resemblance(shingle_hashes(wire), shingle_hashes(copy))) < 0.08
+    assert not changes_facts(wire, copy)  # dateline, byline and a trimmed ending
+    assert changes_facts(wire, swapped)  # "five hours" -> "three hours": a disagreement to show, not a copy
+    index = NearDupIndex(None)
+    index.add("wire.md", "h1", wire)
+    index.add("other.md", "h2", load_file(NEWS / "herald.md", NEWS).text)
+    assert index.find("valley-times.md", copy, lambda _: None) == "wire.md"
+    assert index.find("swapped.md", swapped, lambda _: None) is None
+    assert index.find("courier.md", load_file(NEWS / "courier.md", NEWS).text, lambda _: None) is None
+
+
+def test_syndicated_copy_is_merged_and_cited_with_every_outlet(
+    env: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import shutil
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    shutil.copy(SYND / "wire.md", folder / "wire.md")
+    assert main(["ingest", "--json", str(folder)]) == 0
+    assert json.loads(capsys.readouterr().out)["near_duplicates"] == 0
+    shutil.copy(SYND / "valley-times.md", folder / "valley-times.md")  # a lightly edited copy arrives
+    assert main(["ingest", "--json", str(folder)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["near_duplicates"] == 1 and report["added"] == 1
+    assert main(["ingest", "--json", str(folder)]) == 0  # idempotent: the copy stays a copy, unchanged
+    again = json.loads(capsys.readouterr().out)
+    assert again["unchanged"] == 2 and again["near_duplicates"] == 0
+    assert main(["ask", "--json", "--top-k", "10", "How long did the talks in the Kremlin last?"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {p["doc_id"] for p in out["passages"]} == {"wire.md"}  # never two copies of the same text
+    (cite,) = out["citations"]
+    assert cite["doc_id"] == "wire.md"
+    assert cite["also_in"] == [{"doc_id": "valley-times.md", "outlet": "Valley Times", "date": "2025-12-04"}]
+    # a filter on the copy's outlet finds the text through its copy
+    assert main(["ask", "--json", "--source", "Valley Times", "How long did the talks in the Kremlin last?"]) == 0
+    assert "five hours" in json.loads(capsys.readouterr().out)["answer"]
+    # deleting the original keeps the copy answerable: it is promoted, chunked and embedded
+    (folder / "wire.md").unlink()
+    assert main(["ingest", "--json", "--prune", str(folder)]) == 0
+    assert json.loads(capsys.readouterr().out)["removed"] == 1
+    assert main(["ask", "--json", "How long did the talks in the Kremlin last?"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert not out["refused"] and "five hours" in out["answer"]
+    assert {c["doc_id"] for c in out["citations"]} == {"valley-times.md"}
+    assert main(["ask", "--json", "--top-k", "20", "Who is Yuri Ushakov?"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["passages"]) > 4 and {p["doc_id"] for p in out["passages"]} == {"valley-times.md"}
+
+
+def test_answer_swapped_copy_is_kept_apart_and_shown_as_a_disagreement(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ingest", "--json", str(SYND / "wire.md"), str(SYND / "swapped.md")]) == 0
+    assert json.loads(capsys.readouterr().out)["near_duplicates"] == 0
+    assert main(["ask", "--json", "How long did the talks in the Kremlin last?"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "five hours" in out["answer"] and "three hours" in out["answer"]
+    assert [c["outlet"] for c in out["conflicts"][0]["claims"]] == ["Harbour Post", "World Wire"]
+    assert out["as_of"] == "2025-12-05"
