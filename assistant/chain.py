@@ -11,6 +11,7 @@ that dict as the last chunk.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -158,9 +159,13 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
             result.notes.append(f"Searched only the {n} article{'s' if n != 1 else ''} matching: {scope.filters.describe()}.")
         return result.to_dict()
 
-    def _llm_result(self, state: State, draft: str, error: BaseException | None) -> Answer:
-        """Ground the model's draft; the offline answer with a note when it fails or nothing checks out."""
-        from assistant.llm import UNVERIFIED_NOTE, classify, json_draft
+    def _complete(self, state: State, draft: str, error: BaseException | None) -> Iterator[str | Answer]:
+        """Ground the model's draft as LLMAnswerer.stream does; yields any new draft text, then the Answer.
+
+        A failed call is retried (bounded, with backoff), the model is asked once more when nothing in its
+        draft verifies, and the offline answer with a note is the last resort.
+        """
+        from assistant.llm import RESTART, UNVERIFIED_NOTE, LLMError, classify, json_draft
         from assistant.verify import ground
 
         bot: Assistant = self.assistant
@@ -169,26 +174,61 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
         changes: list[str] = []
         if "gated_refusal" in state:
             changes.append("the offline answerability check found no answer in the passages; the model was not asked")
-            return Answer(query.question, state["gated_refusal"], True, [], list(passages), backend=llm.backend,
-                          changes=changes)
+            yield Answer(query.question, state["gated_refusal"], True, [], list(passages), backend=llm.backend,
+                         changes=changes)
+            return
         notes = [f"left out passages: {', '.join(p.chunk_id for p in state['left'])} (context window)"] if state["left"] else []
-        note = UNVERIFIED_NOTE
-        if error is None:
-            if llm.json_mode:
-                draft = json_draft(draft, query.standalone, state["numbered"])
-            entailed = llm.entailment(draft, state["numbered"], changes) if bot.settings.judge_name == "llm" else None
-            g = ground(draft, state["numbered"], passages, entailed=entailed)
-            changes.extend(g.changes)
-            if not g.empty:
-                return Answer(query.question, g.text, g.refused, g.citations, list(passages), backend=llm.backend,
-                              notes=notes, changes=changes)
-            changes.append("the draft had no sentence supported by the passage it cited")
-        else:
-            note = f"The model server failed ({classify(error, bot.settings.openai_api_key)}); showing the offline answer."
-        with bot.lock:
-            fallback = bot.offline_result(query, passages)
-        fallback.notes, fallback.changes = [*notes, note], changes
-        return fallback
+
+        def fallback(note: str) -> Answer:
+            with bot.lock:
+                answer = bot.offline_result(query, passages)
+            answer.notes, answer.changes = [*notes, note], changes
+            return answer
+
+        def regenerate(inputs: dict[str, Any]) -> Iterator[str]:
+            pieces: list[str] = []
+            for piece in llm._generate(inputs):
+                if piece is RESTART:
+                    pieces.clear()
+                else:
+                    pieces.append(piece)
+                if not llm.json_mode:
+                    yield piece
+            state["_draft"] = "".join(pieces)
+
+        inputs: dict[str, Any] = {"question": query.standalone, "passages": state["numbered"], "json": llm.json_mode,
+                                  "gated": llm.gated}
+        problem = ""
+        try:
+            if error is not None:
+                err = classify(error, bot.settings.openai_api_key)
+                if not err.retryable:
+                    yield fallback(f"The model server failed ({err}); showing the offline answer.")
+                    return
+                yield from regenerate(inputs)
+                draft = state.pop("_draft")
+            for attempt in range(2):
+                if attempt == 1:
+                    yield "\n\n(retrying: the draft could not be verified)\n\n"
+                    inputs = {**inputs, "previous": draft, "problem": problem}
+                    yield from regenerate(inputs)
+                    draft = state.pop("_draft")
+                if llm.json_mode:
+                    draft = json_draft(draft, query.standalone, state["numbered"])
+                entailed = llm.entailment(draft, state["numbered"], changes) if bot.settings.judge_name == "llm" else None
+                g = ground(draft, state["numbered"], passages, entailed=entailed)
+                changes.extend(g.changes)
+                if not g.empty:
+                    yield Answer(query.question, g.text, g.refused, g.citations, list(passages), backend=llm.backend,
+                                 notes=notes, changes=changes)
+                    return
+                problem = (f"no sentence was supported by the passage it cited (for example “{g.first_removed[:150]}”)"
+                           if g.first_removed else "it contained no sentence with a citation")
+                changes.append(f"attempt {attempt + 1}: {problem}")
+        except LLMError as err:
+            yield fallback(f"The model server failed ({err}); showing the offline answer.")
+            return
+        yield fallback(UNVERIFIED_NOTE)
 
     def _shown(self) -> Any:
         """Turns a JSON-mode draft into readable sentences as it streams (None: show the text as it comes)."""
@@ -218,7 +258,13 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
         if state.get("scope") is not None and state["scope"].empty:
             yield self._finish(state)
             return
-        yield self._finish({**state, "result": self._llm_result(state, "".join(draft), error)})
+        result = None
+        for event in self._complete(state, "".join(draft), error):
+            if isinstance(event, Answer):
+                result = event
+            else:
+                yield event
+        yield self._finish({**state, "result": result})
 
     async def _averify_stream(self, chunks: AsyncIterator[State]) -> AsyncIterator[Chunk]:
         state: State = {}
@@ -242,7 +288,14 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
         if state.get("scope") is not None and state["scope"].empty:
             yield self._finish(state)
             return
-        yield self._finish({**state, "result": self._llm_result(state, "".join(draft), error)})
+        events = self._complete(state, "".join(draft), error)
+        result = None
+        while (event := await asyncio.to_thread(next, events, None)) is not None:  # retries block: off the loop
+            if isinstance(event, Answer):
+                result = event
+            else:
+                yield event
+        yield self._finish({**state, "result": result})
 
     def pipeline(self) -> Runnable[Any, Chunk]:
         """The LCEL sequence of named steps this runnable streams through."""

@@ -298,3 +298,22 @@ def test_llm_runnable_falls_back_when_the_server_fails(llm_bot) -> None:  # type
     out = bot.as_runnable().invoke({"question": LLM_Q})
     assert out["backend"] == "extractive" and "five hours" in out["answer"]
     assert any("model server failed" in n for n in out["notes"])
+
+
+def test_llm_runnable_retries_like_answer(llm_bot) -> None:  # type: ignore[no-untyped-def]
+    from scripted_llm import Reply
+
+    from tests.test_llm import GOOD, scripted
+
+    bot, server = llm_bot
+    invented = "The envoys were served caviar and vodka at dinner {five hours}."
+    outputs = []
+    for run in (lambda: bot.as_runnable().invoke({"question": LLM_Q}), lambda: bot.answer(LLM_Q).to_dict()):
+        server.responder = scripted(invented, GOOD)  # the first draft does not verify, the second does
+        outputs.append(run())
+    assert _same(*outputs) and outputs[0]["backend"] == "openai:scripted"
+    assert any("attempt 1" in c for c in outputs[0]["changes"]) and "five hours" in outputs[0]["answer"]
+    server.responder = scripted(GOOD)
+    server.push(Reply(status=500))  # a failed call is retried with backoff
+    chunks = list(bot.as_runnable().stream({"question": LLM_Q}))
+    assert chunks[-1]["backend"] == "openai:scripted" and "five hours" in chunks[-1]["answer"]
