@@ -7,8 +7,10 @@ server (real HTTP, chosen completions).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,10 +32,17 @@ METADATA = {"doc_id", "chunk_id", "title", "outlet", "date", "url", "start", "en
 @functools.cache
 def multi_bot() -> Assistant:
     """An Assistant over the five multi-article fixtures (built once; the standard suites need it at class level)."""
-    data = Path(tempfile.mkdtemp(prefix="lc-multi-"))
+    data = _tmp("lc-multi-")
     bot = Assistant(Settings(data_dir=data, corpus_dir=MULTI), embedder=_embedder())
     bot.ensure_ingested()
     return bot
+
+
+def _tmp(prefix: str) -> Path:
+    """A temporary folder removed when the test process exits (the standard suites need stores at class level)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 @functools.cache
@@ -111,7 +120,7 @@ NEWS = ROOT / "evals" / "news" / "articles"
 
 @functools.cache
 def news_bot() -> Assistant:
-    bot = Assistant(Settings(data_dir=Path(tempfile.mkdtemp(prefix="lc-news-")), corpus_dir=NEWS), embedder=_embedder())
+    bot = Assistant(Settings(data_dir=_tmp("lc-news-"), corpus_dir=NEWS), embedder=_embedder())
     bot.ensure_ingested()
     return bot
 
@@ -317,3 +326,26 @@ def test_llm_runnable_retries_like_answer(llm_bot) -> None:  # type: ignore[no-u
     server.push(Reply(status=500))  # a failed call is retried with backoff
     chunks = list(bot.as_runnable().stream({"question": LLM_Q}))
     assert chunks[-1]["backend"] == "openai:scripted" and "five hours" in chunks[-1]["answer"]
+
+
+def test_a_tracer_sees_each_step_with_its_timing(seed_bot: Assistant) -> None:
+    from langchain_core.tracers.run_collector import RunCollectorCallbackHandler
+
+    collector = RunCollectorCallbackHandler()
+    seed_bot.as_runnable().invoke({"question": "How long did the talks last?"}, config={"callbacks": [collector]})
+    (root,) = [r for r in collector.traced_runs if r.parent_run_id is None]
+
+    def names(run) -> list[str]:  # type: ignore[no-untyped-def]
+        return [run.name] + [n for child in sorted(run.child_runs, key=lambda c: c.dotted_order) for n in names(child)]
+
+    assert root.name == "assistant"
+    steps = [n for n in names(root) if n in ("condense", "retrieve", "extractive", "verify")]
+    assert steps == ["condense", "retrieve", "extractive", "verify"]
+
+    def walk(run):  # type: ignore[no-untyped-def]
+        yield run
+        for child in run.child_runs:
+            yield from walk(child)
+
+    timed = {r.name: (r.end_time - r.start_time).total_seconds() for r in walk(root) if r.end_time}
+    assert all(timed[s] >= 0 for s in steps) and "five hours" in str(root.outputs)
