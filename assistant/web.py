@@ -28,7 +28,7 @@ THEME = gr.themes.Default(font=["system-ui", "Segoe UI", "Helvetica", "Arial", "
 CSS = """
 .cite a { text-decoration: none; font-weight: 600; }
 .refusal { border-left: 4px solid #d97706; background: #fffbeb; color: #78350f; padding: .4em .7em; border-radius: 4px; }
-.searched, .note { color: #6b7280; font-size: .85em; margin-top: .4em; }
+.searched, .note, .changes { color: #6b7280; font-size: .85em; margin-top: .4em; }
 .status { color: #6b7280; font-style: italic; }
 #sources { max-height: 680px; overflow-y: auto; }
 .src { border: 1px solid #e5e7eb; border-radius: 6px; padding: .5em .7em; margin-bottom: .6em; scroll-margin-top: 8px; }
@@ -81,6 +81,11 @@ def render_message(ans: dict[str, Any], turn: int) -> str:
         body += f'\n\n<div class="searched">Searched for: {html.escape(ans["standalone_question"])}</div>'
     for note in ans.get("notes") or []:
         body += f'\n\n<div class="note">{html.escape(note)}</div>'
+    changes = ans.get("changes") or []
+    if changes:  # what the verifier did to the model's draft (sentences removed, citations re-pointed)
+        items = "".join(f"<li>{html.escape(c)}</li>" for c in changes)
+        body += (f'\n\n<details class="changes"><summary>Checked by the verifier: {len(changes)} change(s)</summary>'
+                 f"<ul>{items}</ul></details>")
     return f'<div class="answer">\n\n{body}\n\n</div>'
 
 

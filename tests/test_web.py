@@ -156,6 +156,19 @@ def test_render_escapes_untrusted_text() -> None:
     assert "\\*\\*bold" in out
 
 
+def test_render_shows_the_verifier_changes() -> None:
+    from assistant.web import render_message
+
+    ans = {"answer": "Talks lasted five hours [1].", "refused": False, "standalone_question": None, "notes": [],
+           "citations": [{"n": 1}], "changes": ["removed unsupported sentence 2 (“<b>caviar</b>”)",
+                                                 "sentence 1: cited “Putin” (seed#2) instead"]}
+    out = render_message(ans, 1)
+    assert "Checked by the verifier: 2 change(s)" in out
+    assert "removed unsupported sentence 2" in out and "&lt;b&gt;caviar" in out and "<b>caviar" not in out
+    assert "instead" in out
+    assert "Checked by the verifier" not in render_message({**ans, "changes": []}, 1)
+
+
 def test_auth_rejects_unauthenticated_api_use(embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from assistant import Assistant, Settings
     from assistant.web import auth_from_env
