@@ -266,7 +266,10 @@ def render_table(report: dict[str, Any]) -> str:
 
 def render_markdown(report: dict[str, Any]) -> str:
     """report.md: summary tables, then every question with its answer, citations and verdicts."""
-    out = [f"# Eval report: {report['dataset']}", "", "| metric | value |", "|---|---|"]
+    out = [f"# Eval report: {report['dataset']}", ""]
+    described = report.get("settings", {})
+    out += [f"Backend: {described.get('llm', '?')}; verifier judge: {described.get('judge', 'offline')}", ""]
+    out += ["| metric | value |", "|---|---|"]
     out += [f"| {k} | {_fmt(report['summary'][k])} |" for k in SUMMARY_KEYS]
     out += [f"| {k} | {_fmt(v)} |" for k, v in {**report["extra"], **report["summary"]["timings"]}.items()]
     for q in report["questions"]:
