@@ -170,6 +170,7 @@ def _row(run: Run, s: QuestionScores) -> dict[str, Any]:
             "citation_precision": None if s.citations is None else round(s.citations.precision, 4),
         },
         "changes": list(a.changes), "timings": dict(a.timings),
+        "backend": a.backend, "notes": list(a.notes),  # backend "extractive" on an LLM run = a fallback
     }
 
 
