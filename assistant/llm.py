@@ -252,7 +252,8 @@ class LLMAnswerer:
     def _generate(self, inputs: dict[str, Any]) -> Iterator[str]:
         """Stream one completion with bounded retries and an overall deadline; raise LLMError when out of tries."""
         s = self.settings
-        deadline = time.monotonic() + s.timeout * (s.max_retries + 1) + 2 * RETRY_AFTER_CAP
+        calls = 1 if s.llm == "local" else s.max_retries + 1  # in process: nothing transient to retry
+        deadline = time.monotonic() + s.timeout * calls + 2 * RETRY_AFTER_CAP
         for attempt in range(s.max_retries + 1):
             watcher = _finish_watcher()
             started = False

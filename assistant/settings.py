@@ -147,7 +147,8 @@ class Settings:
             "openai_api_key": key,
             "openai_base_url": base_url,
             "temperature": _env_float(env, "ASSISTANT_TEMPERATURE", 0.0, 0.0, 2.0),
-            "timeout": _env_float(env, "ASSISTANT_TIMEOUT", 30.0, 0.1, 600.0),
+            # an in-process model on a small CPU needs longer than a server's first byte
+            "timeout": _env_float(env, "ASSISTANT_TIMEOUT", 300.0 if llm == "local" else 30.0, 0.1, 600.0),
             "max_retries": _env_int(env, "ASSISTANT_MAX_RETRIES", 2, 0, 10),
             "context_window": _env_int(env, "ASSISTANT_CONTEXT_WINDOW", 16000, 512, 2_000_000),
             "answer_tokens": _env_int(env, "ASSISTANT_ANSWER_TOKENS", 800, 16, 32000),

@@ -1,0 +1,80 @@
+"""Summarise `assistant eval` reports of the local backend next to the offline answerer's on the same questions.
+
+    python -m benchmarks.local_quality --pair golden LOCAL/report.json OFFLINE/report.json [--pair dev ...]
+
+For each pair: the summary metrics of both, the local run's fallback rate (answers whose backend is `extractive`),
+answers refused by the offline answerability gate, seconds per answer, and every question the offline answerer
+gets right and the local one does not (with both answers). Writes benchmarks/results/local_quality.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from benchmarks.common import write
+
+KEYS = ("n_questions", "answer_accuracy", "answer_f1", "refusal_precision", "refusal_recall", "citation_precision",
+        "citation_recall", "faithfulness", "hit_at_1", "passage_hit_at_1")
+GATE = "the offline answerability check found no answer"
+
+
+def summary(report: dict) -> dict:
+    s = report["summary"]
+    return {k: s.get(k, report.get("extra", {}).get(k)) for k in KEYS}
+
+
+def local_figures(report: dict) -> dict:
+    rows = report["questions"]
+    fallback = [r for r in rows if r.get("backend") == "extractive"]
+    gated = [r for r in rows if any(GATE in c for c in r.get("changes", []))]
+    written = [r for r in rows if r not in fallback and r not in gated]
+    secs = [r["timings"].get("total_s", 0.0) for r in rows]
+    wsecs = [r["timings"].get("total_s", 0.0) for r in written]
+    return {
+        "fallback_rate": round(len(fallback) / len(rows), 3),
+        "fallback_reasons": sorted({n for r in fallback for n in r.get("notes", [])}),
+        "gated_refusals": len(gated),
+        "written_by_model": len(written),
+        "seconds_per_answer_mean": round(statistics.mean(secs), 1),
+        "seconds_per_answer_p50": round(statistics.median(secs), 1),
+        "seconds_per_model_answer_mean": round(statistics.mean(wsecs), 1) if wsecs else None,
+        "verifier_removed_sentences": sum(1 for r in rows for c in r.get("changes", []) if c.startswith("removed unsupported")),
+        "verifier_repointed": sum(1 for r in rows for c in r.get("changes", []) if c.endswith(" instead")),
+        "judge": report["settings"].get("judge"),
+    }
+
+
+def worse(local: dict, offline: dict) -> list[dict]:
+    by_id = {r["id"]: r for r in offline["questions"]}
+    out = []
+    for r in local["questions"]:
+        o = by_id.get(r["id"])
+        if o and o["metrics"].get("accuracy") == 1.0 and r["metrics"].get("accuracy") == 0.0:
+            out.append({"id": r["id"], "question": r["question"], "gold": r["gold_answers"], "local": r["answer"],
+                        "local_backend": r.get("backend"), "offline": o["answer"]})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pair", nargs=3, action="append", metavar=("NAME", "LOCAL", "OFFLINE"), required=True)
+    parser.add_argument("--command", default="", help="the commands that produced the reports, for the record")
+    args = parser.parse_args()
+    sets = {}
+    for name, local_path, offline_path in args.pair:
+        local = json.loads(Path(local_path).read_text(encoding="utf-8"))
+        offline = json.loads(Path(offline_path).read_text(encoding="utf-8"))
+        assert [q["id"] for q in local["questions"]] == [q["id"] for q in offline["questions"]], name
+        regressions = worse(local, offline)
+        sets[name] = {"dataset": local["dataset"], "local": {**summary(local), **local_figures(local)},
+                      "offline": {**summary(offline), "seconds_per_answer_mean": offline["summary"]["timings"].get("answer_mean_s")},
+                      "offline_right_local_wrong": regressions}
+        print(name, json.dumps(sets[name]["local"]), json.dumps(sets[name]["offline"]), len(regressions), sep="\n")
+    write("local_quality", {"sets": sets, "command": args.command})
+
+
+if __name__ == "__main__":
+    main()
