@@ -7,18 +7,32 @@ on the labelled pairs in evals/judge_pairs.jsonl are reported by `python -m eval
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
-from assistant.lexical import NEGATIONS, STOPWORDS, capitalized_names, content_terms, numbers, stem, words
+from assistant.claims import Text, Token, analyse, name_matches, promote_names, unit_of
+from assistant.lexical import NEGATIONS, STOPWORDS, stem, words
+from assistant.lexicon import Lexicon
+from assistant.lexicon import load as load_lexicon
 
-SUPPORT_THRESHOLD = 0.6  # share of the sentence's content terms the passage must contain
-MAX_UNSUPPORTED_RUN = 3  # this many consecutive content terms missing from the passage = an invented clause
+Similarity = Callable[[str, str], float]
+SUPPORT_THRESHOLD = 0.6  # share of the sentence's content words the passage must contain
+MAX_UNSUPPORTED_RUN = 3  # this many consecutive content words missing from the passage = an added claim
+TAIL_RUN = 2  # ... or this many at the end of the sentence
+WINDOW = 2  # passage sentences a clause may be aligned to at once
+ENTITY_WEIGHT = 0.5  # names and numbers count less than other words when aligning a clause
+NEIGHBOURS = 2  # content words on each side that place a name or number in its context
+BIND_SHARE = 0.5  # share of a clause's words a passage clause must state to bind its verb to another name
+BIND_DISTANCE = 3  # tokens between a name and a word it is bound to (its verb or object)
+SIMILARITY_FLOOR = 0.4  # coverage below which even a similar sentence is unsupported
+SIMILARITY_THRESHOLD = 0.8  # dense similarity that accepts a low-coverage paraphrase
 NEGATION_SCOPE = 4  # tokens after a negation word searched for the content word it negates
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The judge's decision with its reasons."""
+    """The judge's decision with its reasons (each tuple names what failed; empty when that check passed)."""
 
     supported: bool
     coverage: float
@@ -27,6 +41,26 @@ class Verdict:
     missing_names: tuple[str, ...]
     negation_mismatch: bool
     unsupported_run: tuple[str, ...] = ()
+    antonyms: tuple[str, ...] = ()  # "approved~rejected": a sentence word whose opposite the passage states
+    role_swaps: tuple[str, ...] = ()  # "reyes~back": a name bound to what another name does in the passage
+    number_swaps: tuple[str, ...] = ()  # "3~point": a number attached to what another number counts
+    misplaced: tuple[str, ...] = ()  # a name or number found only away from the passage sentence the claim matches
+    similarity: float | None = None  # dense similarity, when a similarity function was given and consulted
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why the sentence is not supported, one short phrase per failed check."""
+        out = [f"{label}: {', '.join(items)}" for label, items in (
+            ("number not in passage", self.missing_numbers), ("name not in passage", self.missing_names),
+            ("opposite of the passage", self.antonyms), ("roles swapped", self.role_swaps),
+            ("number attached to the wrong thing", self.number_swaps),
+            ("name or number from another part of the passage", self.misplaced),
+            ("added claim", self.unsupported_run)) if items]
+        if self.negation_mismatch:
+            out.append("negation flipped")
+        if not out and not self.supported:
+            out.append(f"too little of the sentence in the passage (coverage {self.coverage})")
+        return tuple(out)
 
 
 def _is_negation(word: str) -> bool:
@@ -65,50 +99,324 @@ def negation_conflict(sentence: str, passage: str) -> bool:
     return denies or affirms
 
 
-def _name_found(name: str, passage_words: set[str]) -> bool:
-    """A proper name occurs in the passage, also as its adjective/demonym (Ukraine ~ Ukrainian)."""
-    if name in passage_words:
-        return True
-    root = name[:-1] if len(name) >= 6 else None
-    return root is not None and any(w.startswith(root) and len(w) - len(name) <= 3 for w in passage_words)
+_PREFIXES = ("un", "in", "im", "il", "ir", "non", "dis")
 
 
-def _longest_missing_run(terms: list[str], passage_terms: set[str]) -> tuple[str, ...]:
+def _literal(t: Token) -> set[str]:
+    return {k for k in t.keys if not k.startswith("s:")}
+
+
+def _covered(t: Token, keys: set[str]) -> bool:
+    return name_matches(t.low, keys) if t.name else bool(t.keys & keys)
+
+
+def _opposites(t: Token, lex: Lexicon) -> set[str]:
+    """Senses ("lemma/pos") opposite to a word's: WordNet antonyms of the same part of speech, un-/in-/non- forms."""
+    out: set[str] = set()
+    for sense in t.senses:
+        lemma, pos = sense.split("/")
+        out.update(a for a in lex.antonyms(lemma) if a.endswith(f"/{pos}"))
+        for pre in _PREFIXES:
+            if f"{pre}{lemma}" in lex.lemmas:
+                out.add(f"{pre}{lemma}/{pos}")
+            if lemma.startswith(pre) and lemma[len(pre):] in lex.lemmas and len(lemma) - len(pre) >= 4:
+                out.add(f"{lemma[len(pre):]}/{pos}")
+    return out
+
+
+@dataclass
+class _Window:
+    """Passage sentences [a, b] a sentence clause is aligned to."""
+
+    tokens: list[Token]
+    keys: set[str]
+
+
+def _windows(p: Text) -> list[_Window]:
+    by_sentence: list[list[Token]] = [[] for _ in range(p.n_sentences)]
+    for t in p.tokens:
+        by_sentence[t.sentence].append(t)
+    out = []
+    for a in range(p.n_sentences):
+        for b in range(a, min(a + WINDOW, p.n_sentences)):
+            toks = [t for s in by_sentence[a: b + 1] for t in s]
+            out.append(_Window(toks, {k for t in toks for k in t.keys}))
+    return out
+
+
+@lru_cache(maxsize=512)
+def _analysed(passage: str) -> Text:
+    return analyse(passage)
+
+
+@lru_cache(maxsize=512)
+def _prepared(passage: str, promoted: frozenset[str]) -> tuple[Text, set[str], list[_Window]]:
+    p = _analysed(passage)
+    if promoted:
+        p = replace(p, tokens=[replace(t) for t in p.tokens], names=set(p.names))
+        promote_names(p, promoted)
+    return p, {k for t in p.tokens for k in t.keys}, _windows(p)
+
+
+def _passage(passage: str, names: frozenset[str]) -> tuple[Text, set[str], list[_Window]]:
+    """The analysed passage (cached: the verifier judges many sentences against one passage), its keys and windows.
+
+    A capitalised sentence-initial word of the passage counts as a name when the sentence or the passage uses it as one.
+    """
+    p = _analysed(passage)
+    promoted = frozenset(t.low for t in p.tokens if t.initial_cap and (t.low in names or t.low in p.names))
+    return _prepared(passage, promoted)
+
+
+def _align(toks: list[Token], windows: list[_Window]) -> _Window:
+    """The passage window covering most of the clause's words (names and numbers count less), shortest first."""
+    def score(w: _Window) -> tuple[float, int]:
+        got = sum((ENTITY_WEIGHT if t.name or t.num else 1.0) for t in toks if _covered(t, w.keys))
+        return got, -len(w.tokens)
+    return max(windows, key=score)
+
+
+def _clause_sets(w: _Window) -> dict[int, tuple[set[str], set[str]]]:
+    """Passage clause -> (match keys, names) within a window."""
+    out: dict[int, tuple[set[str], set[str]]] = {}
+    for t in w.tokens:
+        keys, names = out.setdefault(t.clause, (set(), set()))
+        keys |= t.keys
+        if t.strong:
+            names.add(t.low)
+    return out
+
+
+def _passive(tokens: list[Token], a: int, b: int) -> bool:
+    """A "by" between positions a and b (the agent of a passive verb)."""
+    return any(t.low == "by" for t in tokens[min(a, b): max(a, b)])
+
+
+def _role_swaps(s: Text, clause_toks: dict[int, list[Token]], aligned: dict[int, _Window]) -> list[str]:
+    """Names bound, in the passage, to what another name does (or the order around a verb reversed)."""
+    out: list[str] = []
+    for c, toks in clause_toks.items():
+        w = aligned[c]
+        clauses = _clause_sets(w)
+        names_c = {t.low for t in toks if t.name}
+        words_c = [t for t in toks if t.content and not t.name and t.num is None]
+        for e in (t for t in toks if t.name):
+            if not name_matches(e.low, w.keys):
+                continue
+            for v in words_c:
+                if abs(v.i - e.i) > BIND_DISTANCE or not (v.keys & w.keys):
+                    continue
+                # passage clauses stating v with much of this clause, about another name and none of this clause's
+                with_v = [(k, n) for k, n in clauses.values() if v.keys & k
+                          and sum(bool(t.keys & k) for t in words_c) >= BIND_SHARE * len(words_c)]
+                if with_v and not any(name_matches(e.low, k) for k, _ in with_v) and any(
+                    n - names_c and not any(name_matches(x, k) for x in names_c) for k, n in with_v
+                ):
+                    out.append(f"{e.low}~{v.low}")
+                    break
+        # two names of one clause on either side of a verb: their order in the passage clause
+        names = [t for t in toks if t.name]
+        for e1 in names:
+            for e2 in names:
+                if e1.i >= e2.i or e1.low == e2.low:
+                    continue
+                for v in toks:
+                    if not (e1.i < v.i < e2.i and v.content and not v.name and not v.num):
+                        continue
+                    for pc in {t.clause for t in w.tokens}:
+                        pt = [t for t in w.tokens if t.clause == pc]
+                        p1 = [t.i for t in pt if t.name and t.low == e1.low]
+                        p2 = [t.i for t in pt if t.name and t.low == e2.low]
+                        pv = [t.i for t in pt if _literal(v) & t.keys]
+                        if not (len(p1) == len(p2) == len(pv) == 1):
+                            continue  # only an unambiguous clause tells the order
+                        reversed_ = p2[0] < pv[0] < p1[0]
+                        same = p1[0] < pv[0] < p2[0]
+                        s_passive = _passive(s.tokens, v.i, e2.i)
+                        p_passive = any(t.low == "by" for t in pt if pv[0] < t.i < max(p1[0], p2[0]))
+                        if (reversed_ and s_passive == p_passive) or (same and s_passive != p_passive):
+                            out.append(f"{e1.low}~{v.low}~{e2.low}")
+    return list(dict.fromkeys(out))
+
+
+def _neighbours(tokens: list[Token], at: int, reach: int = NEIGHBOURS) -> set[str]:
+    """Literal keys of the nearest `reach` ordinary content words on each side of tokens[at], within its clause."""
+    out: set[str] = set()
+    for step in (-1, 1):
+        got, j = 0, at + step
+        while 0 <= j < len(tokens) and got < reach and tokens[j].clause == tokens[at].clause:
+            u = tokens[j]
+            if u.content and not u.name and u.num is None:
+                out |= _literal(u)
+                got += 1
+            j += step
+        # stop at the clause edge
+    return out
+
+
+def _entity_key(t: Token) -> str:
+    return f"n:{t.num}" if t.num is not None else t.low
+
+
+def _group(tokens: list[Token], k: int) -> set[str]:
+    """The words of the multiword name tokens[k] belongs to ("President Donald Trump")."""
+    if not tokens[k].name:
+        return {tokens[k].low}
+    a, b = k, k
+    while a > 0 and tokens[a - 1].name:
+        a -= 1
+    while b + 1 < len(tokens) and tokens[b + 1].name:
+        b += 1
+    return {t.low for t in tokens[a: b + 1]}
+
+
+def _displaced(s: Text, aligned: dict[int, _Window]) -> list[str]:
+    """Names and numbers standing where the passage has another name or number ("In 1974, ABC premiered X")."""
+    out: list[str] = []
+    s_entities = {_entity_key(t) for t in s.tokens if t.name or t.num is not None}
+    for t in s.tokens:
+        if not (t.name or t.num is not None):
+            continue
+        w = aligned[t.clause]
+        around = _neighbours(s.tokens, t.i)
+        if not around:
+            continue
+        spots = [k for k, u in enumerate(w.tokens) if (u.name or u.num is not None) and (
+            (t.num is not None and u.num == t.num) or (t.name and u.name and name_matches(t.low, {f"w:{u.low}"})))]
+        if any(_neighbours(w.tokens, k) & around for k in spots):
+            continue
+        rivals = [u for k, u in enumerate(w.tokens) if (u.name or u.num is not None)
+                  and (u.num is None) == (t.num is None) and _entity_key(u) not in s_entities
+                  and not any(name_matches(x, {f"w:{g}"}) for g in _group(w.tokens, k) for x in s.names)
+                  and _neighbours(w.tokens, k) & around]
+        if rivals:
+            out.append(f"{t.low}~{rivals[0].low}")
+    return out
+
+
+def _number_swaps(s: Text, p: Text) -> list[str]:
+    """Numbers whose unit, in the passage, is counted by another number ("3 points" when it had 12)."""
+    out: list[str] = []
+    p_units: list[tuple[str, Token]] = []
+    for t in p.tokens:
+        if t.num is not None:
+            u = unit_of(p, t)
+            if u is not None:
+                p_units.append((t.num, u))
+    for t in s.tokens:
+        if t.num is None:
+            continue
+        u = unit_of(s, t)
+        if u is None:
+            continue
+        mine = [pu for n, pu in p_units if n == t.num]
+        others = [n for n, pu in p_units if n != t.num and (pu.keys & u.keys)]
+        if mine and others and not any(pu.keys & u.keys for pu in mine):
+            out.append(f"{t.low}~{u.low}")
+    return out
+
+
+def _added_claim(flags: list[tuple[Token, bool]]) -> tuple[str, ...]:
+    """The longest run of consecutive missing content words, when long enough to be an added claim.
+
+    MAX_UNSUPPORTED_RUN words anywhere, or TAIL_RUN words after everything the passage supports
+    ("... after a four-hour session attended by the governor").
+    """
     best: list[str] = []
     run: list[str] = []
-    for t in terms:
-        run = [*run, t] if t not in passage_terms else []
+    for t, found in flags:
+        run = [*run, t.low] if not found else []
         if len(run) > len(best):
             best = run
-    return tuple(best)
+    if len(best) >= MAX_UNSUPPORTED_RUN or len(run) >= TAIL_RUN:
+        return tuple(best if len(best) >= MAX_UNSUPPORTED_RUN else run)
+    return ()
 
 
-def judge(sentence: str, passage: str) -> Verdict:
+def judge(sentence: str, passage: str, similarity: Similarity | None = None) -> Verdict:
     """Decide whether `passage` supports `sentence`.
 
-    Supported when most of the sentence's content words occur in the passage, no run of
-    MAX_UNSUPPORTED_RUN consecutive content words is missing (an added clause), every
-    number and proper name of the sentence occurs in it, and the sentence does not flip
-    the polarity of a word the passage negates or affirms.
+    Each clause of the sentence is aligned to the passage sentence (or two) that covers most of
+    it. Supported when most of the sentence's content words occur in the passage (as themselves,
+    an inflection or a WordNet synonym), no MAX_UNSUPPORTED_RUN consecutive content words are
+    missing (an added claim), every number and name occurs, in the aligned passage sentence
+    unless it names nothing else there, no word is the opposite of what the passage says there
+    (a WordNet antonym or un-/in-/non- form, or a flipped negation), no name is bound to what
+    another name does in the passage, and no number is attached to what another number counts.
+    `similarity(sentence, passage)`, when given, can accept a paraphrase whose only fault is
+    low word coverage.
     """
-    terms = content_terms(sentence)
-    s_terms = list(dict.fromkeys(terms))
-    p_terms = set(content_terms(passage))
-    p_words = set(words(passage))
-    missing = tuple(t for t in s_terms if t not in p_terms)
-    coverage = 1.0 - len(missing) / len(s_terms) if s_terms else 0.0
-    run = _longest_missing_run(terms, p_terms)
-    missing_numbers = tuple(sorted(numbers(sentence) - numbers(passage)))
-    missing_names = tuple(sorted(n for n in capitalized_names(sentence) if not _name_found(n, p_words)))
+    lex = load_lexicon()
+    s = analyse(sentence, lex)
+    promote_names(s, _passage(passage, frozenset())[0].names)
+    p, all_keys, windows = _passage(passage, frozenset(s.names))
+    content = [t for t in s.tokens if t.content]
+    if not content or not p.tokens:
+        return Verdict(False, 0.0, tuple(t.low for t in content), (), (), False)
+    clause_toks: dict[int, list[Token]] = {}
+    for t in s.tokens:
+        if t.content or t.polar:
+            clause_toks.setdefault(t.clause, []).append(t)
+    whole = _align(content, windows)
+    aligned = {}
+    for c, toks in clause_toks.items():
+        words_c = [t for t in toks if t.content and not t.name and t.num is None]
+        aligned[c] = _align(toks, windows) if len(words_c) >= 2 else whole
+
+    antonyms: list[str] = []
+    flipped_ok: set[int] = set()
+    for t in s.tokens:
+        if t.name or t.num or not (t.content or t.polar):
+            continue
+        w = aligned[t.clause]
+        if _literal(t) & w.keys:
+            continue
+        opposite = _opposites(t, lex)
+        hits = [u for u in w.tokens if opposite & u.senses] if opposite else []
+        if not hits:
+            continue
+        if any(u.negated != t.negated for u in hits):
+            flipped_ok.add(t.i)  # "did not approve" for "rejected"
+        else:
+            antonyms.append(f"{t.low}~{hits[0].low}")
+
+    flags = [(t, t.i in flipped_ok or _covered(t, all_keys)) for t in content]
+    seen: dict[str, bool] = {}
+    for t, found in flags:
+        seen[t.low] = seen.get(t.low, False) or found
+    missing = tuple(w for w, found in seen.items() if not found)
+    coverage = 1.0 - len(missing) / len(seen)
+    run = _added_claim(flags)
+    missing_numbers = tuple(sorted({t.num for t in content if t.num and not _covered(t, all_keys)}))
+    missing_names = tuple(sorted({t.low for t in content if t.name and not _covered(t, all_keys)}))
+
+    s_nums = {t.num for t in content if t.num}
+    misplaced: list[str] = []
+    for t in content:
+        if not (t.name or t.num) or not _covered(t, all_keys) or _covered(t, aligned[t.clause].keys):
+            continue
+        rivals = [u for u in aligned[t.clause].tokens if (
+            (t.name and u.name and u.low not in s.names and not any(name_matches(u.low, {f"w:{n}"}) for n in s.names))
+            or (t.num and u.num and u.num not in s_nums))]
+        if rivals:
+            misplaced.append(f"{t.low}~{rivals[0].low}")
+
+    roles = _role_swaps(s, clause_toks, aligned) + _displaced(s, aligned)
+    num_swaps = _number_swaps(s, p)
     conflict = negation_conflict(sentence, passage)
-    supported = (
-        coverage >= SUPPORT_THRESHOLD and len(run) < MAX_UNSUPPORTED_RUN and not missing_numbers
-        and not missing_names and not conflict
+    hard = bool(missing_numbers or missing_names or misplaced or antonyms or roles or num_swaps or conflict)
+    soft_ok = coverage >= SUPPORT_THRESHOLD and not run
+    sim = None
+    if not hard and not soft_ok and similarity is not None and coverage >= SIMILARITY_FLOOR:
+        sim = round(float(similarity(sentence, passage)), 4)
+        soft_ok = sim >= SIMILARITY_THRESHOLD
+    return Verdict(
+        not hard and soft_ok, round(coverage, 4), missing, missing_numbers, missing_names, conflict,
+        run, tuple(antonyms), tuple(roles), tuple(num_swaps),
+        tuple(misplaced), sim,
     )
-    return Verdict(supported, round(coverage, 4), missing, missing_numbers, missing_names, conflict,
-                   run if len(run) >= MAX_UNSUPPORTED_RUN else ())
 
 
-def supports(sentence: str, passage: str) -> bool:
+def supports(sentence: str, passage: str, similarity: Similarity | None = None) -> bool:
     """True when `passage` supports `sentence` (see `judge`)."""
-    return judge(sentence, passage).supported
+    return judge(sentence, passage, similarity).supported

@@ -54,6 +54,67 @@ def test_negation_is_scoped_to_the_negated_word() -> None:
     assert not supports("Ukrainian officials did not consider land-swap language.", PASSAGE)
 
 
+COUNCIL = (
+    "The council rejected the stadium plan on Tuesday after a tense, largely unproductive four-hour session; "
+    "Mayor Diaz had backed it, while councillor Reyes led the opposition. The plan had 12 points and came with "
+    "three annexes."
+)
+
+
+@pytest.mark.parametrize("sentence", [
+    "The council turned down the proposal.",  # WordNet synonym of a phrasal verb
+    "The council did not approve the stadium plan.",  # a negated antonym
+    "Diaz had backed the plan, while Reyes led the opposition.",
+    "The session lasted four hours and was largely unproductive.",
+    "The plan had 12 points and came with three annexes.",
+])
+def test_paraphrases_that_change_the_words_are_supported(sentence: str) -> None:
+    assert supports(sentence, COUNCIL), judge(sentence, COUNCIL)
+
+
+@pytest.mark.parametrize(("sentence", "reason"), [
+    ("The council approved the stadium plan.", "antonyms"),
+    ("The session was largely productive.", "antonyms"),
+    ("Reyes backed the plan while Diaz led the opposition.", "role_swaps"),
+    ("Reyes had backed the plan.", "role_swaps"),
+    ("The plan had 3 points and came with 12 annexes.", "number_swaps"),
+    ("The session lasted 12 hours.", "number_swaps"),
+    ("The council rejected the plan after a four-hour session attended by the governor.", "unsupported_run"),
+    ("Mayor Lopez had backed the plan.", "missing_names"),
+])
+def test_realistic_errors_are_caught_for_the_right_reason(sentence: str, reason: str) -> None:
+    v = judge(sentence, COUNCIL)
+    assert not v.supported and getattr(v, reason), v
+    assert v.reasons
+
+
+def test_opposites_need_the_same_part_of_speech() -> None:
+    # "present" (adjective) is WordNet's antonym of "earlier"; the verb "presented" is not
+    p = "Putin's team revealed a 27-point plan, far more than the 20 points referenced days earlier."
+    assert not judge("Putin's team presented a 27-point plan.", p).antonyms
+    assert judge("Prices were rising quickly.", "Prices were falling quickly.").antonyms
+    assert judge("Gains were rapid.", "Gains were slow.").antonyms
+
+
+def test_a_name_from_elsewhere_in_the_passage_is_caught() -> None:
+    p = ("Alice Moreau chaired the first meeting. It lasted two hours and ended early. "
+         "Bruno Keller was elected treasurer by the members.")
+    v = judge("Alice Moreau was elected treasurer by the members.", p)
+    assert not v.supported and v.misplaced, v
+    v = judge("Alice Moreau was elected treasurer by the members.", p.replace("It lasted two hours and ended early. ", ""))
+    assert not v.supported and v.role_swaps, v
+    assert supports("Bruno Keller was elected treasurer by the members.", p)
+
+
+def test_similarity_can_accept_a_low_coverage_paraphrase_only_without_hard_faults() -> None:
+    p = "Officials said the bridge would stay closed to cars through the winter."
+    s = "The bridge stays shut to motorists for the cold season, officials said."
+    assert not supports(s, p)
+    assert supports(s, p, similarity=lambda a, b: 0.9)
+    assert not supports("The bridge stays shut to motorists for the cold season, Reyes said.", p,
+                        similarity=lambda a, b: 0.99)
+
+
 def test_empty_sentence_is_not_supported() -> None:
     assert not supports("", PASSAGE)
 
@@ -81,8 +142,9 @@ def test_pairs_are_a_real_labelled_set(pairs: list[dict]) -> None:
 def test_judge_precision_and_recall_on_pairs(pairs: list[dict]) -> None:
     """Guard the figures reported in evals/README.md (python -m evals.judge_report)."""
     result = judge_validation(pairs)
-    assert result["precision"] >= 0.85 and result["recall"] >= 0.9, result
+    assert result["precision"] >= 0.9 and result["recall"] >= 0.9, result
     holdout = judge_validation([p for p in pairs if p["split"] == "holdout"])
-    assert holdout["precision"] >= 0.8 and holdout["recall"] >= 0.9, holdout
+    # the issue's bar; one of the 8 supported holdout pairs needs coreference ("Diallo" for "the winner")
+    assert holdout["precision"] >= 0.85 and holdout["recall"] >= 0.8, holdout
     assert result["by_kind"]["quote"]["accuracy"] == 1.0
     assert result["by_kind"]["wrong_passage"]["accuracy"] == 1.0
