@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Set
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from assistant.chunk import split_sentences
 from assistant.lexical import NUMBER_WORDS, STOPWORDS, fold, stem
@@ -18,7 +19,8 @@ from assistant.lexicon import load as load_lexicon
 
 NEGATIONS = frozenset({"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot"})
 # function words whose opposite changes a claim (checked for antonyms, not counted for coverage)
-POLAR = frozenset({"more", "most", "less", "least", "fewer", "before", "after", "above", "below", "over", "under"})
+POLAR = frozenset({"more", "most", "less", "least", "fewer", "few", "many", "before", "after", "above", "below",
+                   "over", "under", "same", "first", "last"})
 CLAUSE_WORDS = frozenset({"while", "whereas", "but", "although", "though", "however", "yet", "whilst"})
 PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i", "you", "who", "which"})
 _TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[^\W\d_][\w'’]*|%|[,;:()\u2014\u2013]|[.!?]", re.UNICODE)
@@ -34,6 +36,7 @@ class Token:
     keys: frozenset[str] = frozenset()
     lemmas: tuple[str, ...] = ()
     senses: frozenset[str] = frozenset()  # "lemma/pos" for each part of speech the word may be
+    lit: frozenset[str] = frozenset()  # keys without sense ids: the word itself or an inflection
     num: str | None = None
     name: bool = False
     strong: bool = False  # a name WordNet does not also know as a common word (Reyes, Texas; not China, President)
@@ -54,6 +57,7 @@ class Text:
     n_sentences: int
     n_clauses: int
     names: set[str] = field(default_factory=set)
+    negative_clauses: set[int] = field(default_factory=set)  # clauses with a negation word
 
     def sentence_keys(self) -> list[set[str]]:
         """The union of match keys of each sentence."""
@@ -61,6 +65,11 @@ class Text:
         for t in self.tokens:
             out[t.sentence] |= t.keys
         return out
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold(word: str) -> str:
+    return fold(word)
 
 
 def _number(low: str) -> str | None:
@@ -76,6 +85,7 @@ def _is_negation(low: str) -> bool:
     return low in NEGATIONS or low.endswith("n't")
 
 
+@lru_cache(maxsize=1 << 16)
 def word_keys(low: str, lex: Lexicon) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
     """Match keys (stem, lemmas, sense ids), lemmas and "lemma/pos" senses of a lowercase word."""
     forms = lex.forms(low)
@@ -83,7 +93,7 @@ def word_keys(low: str, lex: Lexicon) -> tuple[frozenset[str], tuple[str, ...], 
     for lemma, _ in forms:
         keys.add(f"l:{lemma}")
         keys.update(f"s:{i}" for i in lex.synonym_ids(lemma))
-    senses = frozenset(f"{lemma}/{p}" for lemma, pos in forms for p in pos)
+    senses = frozenset(f"{lemma}/{p}" for lemma, pos in forms for p in pos) | {f"{low}/x"}  # x: as a function word
     return frozenset(keys), tuple(lemma for lemma, _ in forms), senses
 
 
@@ -102,7 +112,7 @@ def analyse(text: str, lex: Lexicon | None = None) -> Text:
                 clause += 1
                 continue
             for part in [raw] if raw[0].isdigit() else re.split(r"[-\u2010\u2011]", raw):
-                low = fold(part).strip("'")
+                low = _fold(part).strip("'")
                 if low.endswith("'s"):
                     low = low[:-2]
                 if not low:
@@ -122,7 +132,7 @@ def analyse(text: str, lex: Lexicon | None = None) -> Text:
                     tok.content = True
                 elif _is_negation(low):
                     pass
-                elif low in STOPWORDS:
+                elif low in STOPWORDS or low == "one":
                     tok.polar = low in POLAR
                     if tok.polar:
                         tok.keys, tok.lemmas, tok.senses = word_keys(low, lex)
@@ -141,7 +151,10 @@ def analyse(text: str, lex: Lexicon | None = None) -> Text:
         clause += 1
     _join_phrasal(tokens, lex)
     _mark_negation(tokens)
-    return Text(tokens, len(spans), clause, {t.low for t in tokens if t.name})
+    for t in tokens:
+        t.lit = frozenset(k for k in t.keys if k[0] != "s")
+    return Text(tokens, len(spans), clause, {t.low for t in tokens if t.name},
+                {t.clause for t in tokens if not t.boundary and _is_negation(t.low)})
 
 
 def promote_names(text: Text, names: Set[str]) -> None:
@@ -149,6 +162,7 @@ def promote_names(text: Text, names: Set[str]) -> None:
     for t in text.tokens:
         if t.initial_cap and t.low in names:
             t.name, t.keys, t.lemmas, t.senses = True, frozenset({f"w:{t.low}"}), (), frozenset()
+            t.lit = t.keys
             t.strong = True
             t.initial_cap = False
             text.names.add(t.low)
@@ -157,6 +171,11 @@ def promote_names(text: Text, names: Set[str]) -> None:
 def _join_phrasal(tokens: list[Token], lex: Lexicon) -> None:
     """Give a verb the keys of the multiword lemma it starts ("turned down" -> turn_down)."""
     for a, b in zip(tokens, tokens[1:]):
+        if b.content and not b.name and b.num is None and not a.content and not a.boundary:
+            joined = f"{a.low}_{b.low}"  # "at present" -> at_present, given to "present"
+            if joined in lex.lemmas:
+                keys, lemmas, senses = word_keys(joined, lex)
+                b.keys, b.lemmas, b.senses = b.keys | keys, b.lemmas + lemmas, b.senses | senses
         if a.content and not a.name and a.num is None and not b.boundary:
             for lemma in a.lemmas:
                 joined = f"{lemma}_{b.low}"
@@ -188,11 +207,11 @@ def unit_of(text: Text, tok: Token) -> Token | None:
     return None
 
 
-def name_matches(name: str, keys: set[str]) -> bool:
+def name_matches(name: str, keys: Set[str]) -> bool:
     """A name occurs among keys, also as its adjective or demonym (Ukraine ~ Ukrainian)."""
     if f"w:{name}" in keys:
         return True
     if len(name) < 6:
         return False
-    root = name[:-1]
-    return any(k.startswith(f"w:{root}") and len(k) - 2 - len(name) <= 3 for k in keys)
+    root = f"w:{name[:-1]}"
+    return any(len(k) - 2 - len(name) <= 3 and k.startswith(root) for k in keys if k[0] == "w")

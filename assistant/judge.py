@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from assistant.claims import Text, Token, analyse, name_matches, promote_names, unit_of
@@ -25,6 +26,10 @@ ENTITY_WEIGHT = 0.5  # names and numbers count less than other words when aligni
 NEIGHBOURS = 2  # content words on each side that place a name or number in its context
 BIND_SHARE = 0.5  # share of a clause's words a passage clause must state to bind its verb to another name
 BIND_DISTANCE = 3  # tokens between a name and a word it is bound to (its verb or object)
+SUBSTITUTION = 6  # longest replaced stretch (tokens) checked for a swapped name or number
+SLOT_CONTEXT = 2  # tokens on each side of a name or number that make its slot
+SLOT_RIVAL = 2  # context tokens another name or number must share to take a slot ...
+SLOT_MARGIN = 2  # ... and this many more than the name or number the sentence put there
 SIMILARITY_FLOOR = 0.4  # coverage below which even a similar sentence is unsupported
 SIMILARITY_THRESHOLD = 0.8  # dense similarity that accepts a low-coverage paraphrase
 NEGATION_SCOPE = 4  # tokens after a negation word searched for the content word it negates
@@ -99,20 +104,73 @@ def negation_conflict(sentence: str, passage: str) -> bool:
     return denies or affirms
 
 
+
+def negation_conflicts(s: Text, p: Text, aligned: dict[int, _Window]) -> list[str]:
+    """Words negated against the aligned passage ("Cars will return" for "Cars will not return").
+
+    A word the sentence negates that the passage states in a clause free of negation, or a word the
+    sentence states that the passage only negates.
+    """
+    out: list[str] = []
+    for t in s.tokens:
+        if not t.content or t.name or t.num is not None:
+            continue
+        same = [u for u in aligned[t.clause].tokens if t.lit & u.lit]
+        if not same:
+            continue
+        if t.negated and all(not u.negated and u.clause not in p.negative_clauses for u in same):
+            out.append(f"not {t.low}")
+        elif not t.negated and all(u.negated for u in same):
+            out.append(t.low)
+    return out
+
+
 _PREFIXES = ("un", "in", "im", "il", "ir", "non", "dis")
-
-
-def _literal(t: Token) -> set[str]:
-    return {k for k in t.keys if not k.startswith("s:")}
+ANY = "x"  # the part of speech of a function word
+# opposite function words WordNet does not pair (it has no entries, or no antonym, for them)
+FUNCTION_OPPOSITES = {"before": ("after",), "after": ("before",), "above": ("below",), "below": ("above",),
+                      "over": ("under",), "under": ("over",), "same": ("different",), "different": ("same",)}
 
 
 def _covered(t: Token, keys: set[str]) -> bool:
     return name_matches(t.low, keys) if t.name else bool(t.keys & keys)
 
 
+def _antonyms(s: Text, aligned: dict[int, _Window], lex: Lexicon) -> tuple[list[str], set[int]]:
+    """Sentence words whose opposite the aligned passage states; and words negated where the passage has the opposite.
+
+    A word counts as contradicted when the passage window has its antonym and not the word itself (or a
+    synonym), or has the antonym in the word's own context ("the last to adopt" for "the first to adopt")
+    even if the word also occurs elsewhere. "Did not approve" where the passage says "rejected" is support.
+    """
+    antonyms: list[str] = []
+    flipped_ok: set[int] = set()
+    said = {x for t in s.tokens for x in t.senses}
+    for t in s.tokens:
+        if t.name or t.num or not (t.content or t.polar):
+            continue
+        w = aligned[t.clause]
+        opposite = _opposites(t, lex) - said  # "outer and inner": both sides stated
+        hits = [k for k, u in enumerate(w.tokens) if opposite & u.senses] if opposite else []
+        if not hits:
+            continue
+        around = _neighbours(s.tokens, t.i)
+        if any(t.lit & u.lit and (_neighbours(w.tokens, k) & around or not around)
+               for k, u in enumerate(w.tokens)):
+            continue  # the word itself, in its own context
+        in_context = any(_neighbours(w.tokens, k) & around for k in hits)
+        if t.keys & w.keys and not in_context:
+            continue  # the word itself, an inflection or a synonym is there, and the opposite is about something else
+        if any(w.tokens[k].negated != t.negated for k in hits):
+            flipped_ok.add(t.i)  # "did not approve" for "rejected"
+        else:
+            antonyms.append(f"{t.low}~{w.tokens[hits[0]].low}")
+    return antonyms, flipped_ok
+
+
 def _opposites(t: Token, lex: Lexicon) -> set[str]:
     """Senses ("lemma/pos") opposite to a word's: WordNet antonyms of the same part of speech, un-/in-/non- forms."""
-    out: set[str] = set()
+    out: set[str] = {f"{a}/{ANY}" for a in FUNCTION_OPPOSITES.get(t.low, ())}
     for sense in t.senses:
         lemma, pos = sense.split("/")
         out.update(a for a in lex.antonyms(lemma) if a.endswith(f"/{pos}"))
@@ -216,6 +274,11 @@ def _role_swaps(s: Text, clause_toks: dict[int, list[Token]], aligned: dict[int,
                     break
         # two names of one clause on either side of a verb: their order in the passage clause
         names = [t for t in toks if t.name]
+        if len(names) < 2:
+            continue
+        by_clause: dict[int, list[Token]] = {}
+        for t in w.tokens:
+            by_clause.setdefault(t.clause, []).append(t)
         for e1 in names:
             for e2 in names:
                 if e1.i >= e2.i or e1.low == e2.low:
@@ -223,11 +286,10 @@ def _role_swaps(s: Text, clause_toks: dict[int, list[Token]], aligned: dict[int,
                 for v in toks:
                     if not (e1.i < v.i < e2.i and v.content and not v.name and not v.num):
                         continue
-                    for pc in {t.clause for t in w.tokens}:
-                        pt = [t for t in w.tokens if t.clause == pc]
+                    for pt in by_clause.values():
                         p1 = [t.i for t in pt if t.name and t.low == e1.low]
                         p2 = [t.i for t in pt if t.name and t.low == e2.low]
-                        pv = [t.i for t in pt if _literal(v) & t.keys]
+                        pv = [t.i for t in pt if v.lit & t.keys]
                         if not (len(p1) == len(p2) == len(pv) == 1):
                             continue  # only an unambiguous clause tells the order
                         reversed_ = p2[0] < pv[0] < p1[0]
@@ -247,50 +309,104 @@ def _neighbours(tokens: list[Token], at: int, reach: int = NEIGHBOURS) -> set[st
         while 0 <= j < len(tokens) and got < reach and tokens[j].clause == tokens[at].clause:
             u = tokens[j]
             if u.content and not u.name and u.num is None:
-                out |= _literal(u)
+                out |= u.lit
                 got += 1
             j += step
         # stop at the clause edge
     return out
 
 
-def _entity_key(t: Token) -> str:
-    return f"n:{t.num}" if t.num is not None else t.low
+_PARTICLES = frozenset({"von", "van", "der", "de", "da", "di", "du", "la", "le", "del", "bin", "al", "of", "&"})
 
 
-def _group(tokens: list[Token], k: int) -> set[str]:
-    """The words of the multiword name tokens[k] belongs to ("President Donald Trump")."""
-    if not tokens[k].name:
-        return {tokens[k].low}
-    a, b = k, k
-    while a > 0 and tokens[a - 1].name:
-        a -= 1
-    while b + 1 < len(tokens) and tokens[b + 1].name:
-        b += 1
-    return {t.low for t in tokens[a: b + 1]}
+@dataclass(frozen=True)
+class _Slot:
+    """A name (consecutive capitalised words, particles allowed inside) or a number, with its immediate context."""
+
+    words: frozenset[str]
+    num: str | None
+    context: frozenset[tuple[int, str]]
 
 
-def _displaced(s: Text, aligned: dict[int, _Window]) -> list[str]:
-    """Names and numbers standing where the passage has another name or number ("In 1974, ABC premiered X")."""
+def _slots(tokens: list[Token], lo: int = 0, hi: int | None = None) -> list[_Slot]:
+    """The names and numbers of tokens[lo:hi], each with the SLOT_CONTEXT tokens on either side."""
+    hi = len(tokens) if hi is None else hi
+
+    def mark(t: Token) -> str:
+        return "#" if t.num is not None else "N" if t.name else t.low
+
+    out: list[_Slot] = []
+    k = lo
+    while k < hi:
+        t = tokens[k]
+        if t.num is None and not t.name:
+            k += 1
+            continue
+        end = k
+        if t.name:
+            while end + 1 < hi and (tokens[end + 1].name or (
+                    tokens[end + 1].low in _PARTICLES and end + 2 < hi and tokens[end + 2].name)):
+                end += 1
+        ctx = {(-d, mark(tokens[k - d])) for d in range(1, SLOT_CONTEXT + 1) if k - d >= 0}
+        ctx |= {(d, mark(tokens[end + d])) for d in range(1, SLOT_CONTEXT + 1) if end + d < len(tokens)}
+        out.append(_Slot(frozenset(u.low for u in tokens[k: end + 1] if u.name), t.num, frozenset(ctx)))
+        k = end + 1
+    return out
+
+
+def _same_entity(a: _Slot, b: _Slot) -> bool:
+    if a.num is not None or b.num is not None:
+        return a.num == b.num
+    return any(name_matches(x, {f"w:{y}" for y in b.words}) for x in a.words)
+
+
+def _slot_swaps(s: Text, p: Text) -> list[str]:
+    """Names or numbers in the sentence whose exact context, in the passage, surrounds another name or number.
+
+    "from 23 November 1989 until 6 December 1963" when the passage says 1963 ... 1989: the context of
+    1989 in the sentence ("November _ until") is the context of another number in the passage.
+    """
     out: list[str] = []
-    s_entities = {_entity_key(t) for t in s.tokens if t.name or t.num is not None}
-    for t in s.tokens:
-        if not (t.name or t.num is not None):
+    p_slots = _slots(p.tokens)
+    for slot in _slots(s.tokens):
+        own = max((len(slot.context & q.context) for q in p_slots if _same_entity(slot, q)), default=0)
+        rival = max(((len(slot.context & q.context), q) for q in p_slots
+                     if not _same_entity(slot, q) and (q.num is None) == (slot.num is None)),
+                    key=lambda x: x[0], default=(0, None))
+        if rival[1] is not None and rival[0] >= max(SLOT_RIVAL, own + SLOT_MARGIN):
+            name = slot.num if slot.num is not None else " ".join(sorted(slot.words))
+            other = rival[1].num if rival[1].num is not None else " ".join(sorted(rival[1].words))
+            out.append(f"{name}~{other}")
+    return out
+
+
+def _substitutions(s: Text, w: _Window) -> list[str]:
+    """Names or numbers put in place of another in an otherwise copied stretch of the passage.
+
+    The sentence's tokens are aligned to the passage window's (difflib); a short replaced stretch with
+    copied words on both sides, whose sentence side has a name or number and whose passage side has a
+    different one of the same kind, is a swap ("allowed (296) for" where the passage has "allowed (4,530) for").
+    """
+    a = [f"#{t.num}" if t.num is not None else t.low for t in s.tokens]
+    b = [f"#{t.num}" if t.num is not None else t.low for t in w.tokens]
+    ops = SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    out: list[str] = []
+    for k, (op, i1, i2, j1, j2) in enumerate(ops):
+        if op != "replace" or i2 - i1 > SUBSTITUTION or j2 - j1 > SUBSTITUTION:
             continue
-        w = aligned[t.clause]
-        around = _neighbours(s.tokens, t.i)
-        if not around:
+        before = k == 0 or ops[k - 1][0] == "equal"
+        after = k == len(ops) - 1 or ops[k + 1][0] == "equal"
+        if not (before and after) or len(ops) == 1:
             continue
-        spots = [k for k, u in enumerate(w.tokens) if (u.name or u.num is not None) and (
-            (t.num is not None and u.num == t.num) or (t.name and u.name and name_matches(t.low, {f"w:{u.low}"})))]
-        if any(_neighbours(w.tokens, k) & around for k in spots):
-            continue
-        rivals = [u for k, u in enumerate(w.tokens) if (u.name or u.num is not None)
-                  and (u.num is None) == (t.num is None) and _entity_key(u) not in s_entities
-                  and not any(name_matches(x, {f"w:{g}"}) for g in _group(w.tokens, k) for x in s.names)
-                  and _neighbours(w.tokens, k) & around]
-        if rivals:
-            out.append(f"{t.low}~{rivals[0].low}")
+        mine = [t for t in s.tokens[i1:i2] if t.name or t.num is not None]
+        theirs = [t for t in w.tokens[j1:j2] if t.name or t.num is not None]
+        for t in mine:
+            rivals = [u for u in theirs if (u.num is None) == (t.num is None) and not (
+                u.num == t.num if t.num is not None else name_matches(t.low, {f"w:{u.low}"}))]
+            if rivals and not any((u.num == t.num) if t.num is not None else name_matches(t.low, {f"w:{u.low}"})
+                                  for u in theirs):
+                out.append(f"{t.low}~{rivals[0].low}")
+                break
     return out
 
 
@@ -363,22 +479,7 @@ def judge(sentence: str, passage: str, similarity: Similarity | None = None) -> 
         words_c = [t for t in toks if t.content and not t.name and t.num is None]
         aligned[c] = _align(toks, windows) if len(words_c) >= 2 else whole
 
-    antonyms: list[str] = []
-    flipped_ok: set[int] = set()
-    for t in s.tokens:
-        if t.name or t.num or not (t.content or t.polar):
-            continue
-        w = aligned[t.clause]
-        if _literal(t) & w.keys:
-            continue
-        opposite = _opposites(t, lex)
-        hits = [u for u in w.tokens if opposite & u.senses] if opposite else []
-        if not hits:
-            continue
-        if any(u.negated != t.negated for u in hits):
-            flipped_ok.add(t.i)  # "did not approve" for "rejected"
-        else:
-            antonyms.append(f"{t.low}~{hits[0].low}")
+    antonyms, flipped_ok = _antonyms(s, aligned, lex)
 
     flags = [(t, t.i in flipped_ok or _covered(t, all_keys)) for t in content]
     seen: dict[str, bool] = {}
@@ -401,9 +502,9 @@ def judge(sentence: str, passage: str, similarity: Similarity | None = None) -> 
         if rivals:
             misplaced.append(f"{t.low}~{rivals[0].low}")
 
-    roles = _role_swaps(s, clause_toks, aligned) + _displaced(s, aligned)
-    num_swaps = _number_swaps(s, p)
-    conflict = negation_conflict(sentence, passage)
+    roles = _role_swaps(s, clause_toks, aligned)
+    num_swaps = _number_swaps(s, p) + _slot_swaps(s, p) + _substitutions(s, whole)
+    conflict = bool(negation_conflicts(s, p, aligned))
     hard = bool(missing_numbers or missing_names or misplaced or antonyms or roles or num_swaps or conflict)
     soft_ok = coverage >= SUPPORT_THRESHOLD and not run
     sim = None

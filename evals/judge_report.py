@@ -30,8 +30,11 @@ TIMED_PAIRS = 1000
 
 
 def load_pairs(path: Path = PAIRS) -> list[dict]:
-    """The pairs of a JSONL file."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The pairs of a JSONL file; v2's "supported" field is read as "label"."""
+    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for p in pairs:
+        p.setdefault("label", p.get("supported"))
+    return pairs
 
 
 def _figures(pairs: list[dict]) -> dict[str, Any]:
@@ -60,6 +63,10 @@ def report(pairs: list[dict]) -> dict[str, Any]:
     for split in sorted({p.get("split", "dev") for p in pairs}):
         part = [p for p in pairs if p.get("split", "dev") == split]
         result["splits"][split] = {**_figures(part), "by_kind": by_kind(part)}
+        sources = sorted({str(p["source"]) for p in part if "source" in p})
+        if len(sources) > 1:
+            result["splits"][split]["by_source"] = {
+                src: _figures([p for p in part if p.get("source") == src]) for src in sources}
         swaps = [p for p in part if p["kind"] == ANSWER_SWAP]
         if swaps:
             rejected = sum(not judge(p["sentence"], p["passage"]).supported for p in swaps)
@@ -90,6 +97,9 @@ def _print(name: str, result: dict[str, Any]) -> None:
         extra = f", answer_swap rejected {stats['answer_swap_rejected']}" if "answer_swap_rejected" in stats else ""
         print(f"  split {split:<8} n={stats['n_pairs']:<4} precision {stats['precision']}, "
               f"recall {stats['recall']}, accuracy {stats['accuracy']}{extra}")
+        for src, f in stats.get("by_source", {}).items():
+            print(f"    source {src:<7} n={f['n_pairs']:<4} precision {f['precision']}, recall {f['recall']}, "
+                  f"accuracy {f['accuracy']}")
         for kind, k in stats["by_kind"].items():
             print(f"    {kind:<14} n={k['n']:<4} accuracy {k['accuracy']:<7} precision {k['precision']}, "
                   f"recall {k['recall']}")

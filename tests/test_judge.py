@@ -14,6 +14,7 @@ from assistant.metrics import judge_validation
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = ROOT / "evals" / "judge_pairs.jsonl"
+PAIRS_V2 = ROOT / "evals" / "judge_pairs_v2.jsonl"
 DOC_DIRS = [ROOT / "corpus", ROOT / "tests" / "fixtures" / "multi" / "articles"]
 PASSAGE = (
     "Behind closed doors, Ukrainian officials reportedly considered land-swap language, though no details "
@@ -46,6 +47,10 @@ def test_added_clause_is_unsupported() -> None:
 
 
 def test_negation_is_scoped_to_the_negated_word() -> None:
+    # judge() reads negation per clause: "no details have been confirmed" does not affirm "confirmed"
+    p = "Officials reportedly considered land-swap language, though no details have been confirmed."
+    assert supports("Officials considered land-swap language, but nothing has been confirmed.", p)
+    assert judge("Cars will return to the bridge.", "Cars will not return to the bridge.").negation_mismatch
     assert polarity("Cars will not return to the bridge.") == ({"car", "bridg"}, {"return"})
     assert negation_conflict("Cars will return to the bridge.", "Cars will not return to the bridge.")
     assert negation_conflict("Putin does not remain insulated.", "Yet he remains insulated from accountability.")
@@ -148,3 +153,32 @@ def test_judge_precision_and_recall_on_pairs(pairs: list[dict]) -> None:
     assert holdout["precision"] >= 0.85 and holdout["recall"] >= 0.8, holdout
     assert result["by_kind"]["quote"]["accuracy"] == 1.0
     assert result["by_kind"]["wrong_passage"]["accuracy"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def pairs_v2() -> list[dict]:
+    pairs = [json.loads(line) for line in PAIRS_V2.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [{**p, "label": p["supported"]} for p in pairs]
+
+
+def test_v2_pairs_split_tune_and_report(pairs_v2: list[dict]) -> None:
+    assert len(pairs_v2) >= 280 and {p["split"] for p in pairs_v2} == {"tune", "report"}
+    kinds = {p["kind"] for p in pairs_v2 if p["split"] == "report"}
+    assert {"antonym", "role_swap", "number_swap", "added_claim", "wrong_entity", "answer_swap", "paraphrase",
+            "verbatim"} <= kinds
+
+
+def test_v2_report_split_meets_the_issue_bar(pairs_v2: list[dict]) -> None:
+    """Issue 11: on the reported part, precision >= 0.9, recall >= 0.8, >= 95% of answer swaps rejected.
+
+    The judge was tuned on the `tune` split only (python -m evals.judge_report prints the figures).
+    """
+    report = [p for p in pairs_v2 if p["split"] == "report"]
+    result = judge_validation(report)
+    assert result["precision"] >= 0.9 and result["recall"] >= 0.8, {k: result[k] for k in ("precision", "recall")}
+    swaps = [p for p in report if p["kind"] == "answer_swap"]
+    rejected = sum(not supports(p["sentence"], p["passage"]) for p in swaps) / len(swaps)
+    assert len(swaps) >= 20 and rejected >= 0.95, rejected
+    verbatim = [p for p in report if p["kind"] == "verbatim"]
+    assert all(supports(p["sentence"], p["passage"]) for p in verbatim)
+
