@@ -18,7 +18,9 @@ from typing import Any
 import gradio as gr
 
 from assistant.answer import Assistant, QuestionError
+from assistant.dates import human_date
 from assistant.load import SUPPORTED, LoadError, check_file
+from assistant.provenance import as_of_line
 from assistant.settings import Settings, SettingsError
 from assistant.store import StoreError
 from assistant.types import Answer
@@ -28,7 +30,7 @@ THEME = gr.themes.Default(font=["system-ui", "Segoe UI", "Helvetica", "Arial", "
 CSS = """
 .cite a { text-decoration: none; font-weight: 600; }
 .refusal { border-left: 4px solid #d97706; background: #fffbeb; color: #78350f; padding: .4em .7em; border-radius: 4px; }
-.searched, .note, .changes { color: #6b7280; font-size: .85em; margin-top: .4em; }
+.searched, .note, .changes, .asof { color: #6b7280; font-size: .85em; margin-top: .4em; }
 .status { color: #6b7280; font-style: italic; }
 #sources { max-height: 680px; overflow-y: auto; }
 .src { border: 1px solid #e5e7eb; border-radius: 6px; padding: .5em .7em; margin-bottom: .6em; scroll-margin-top: 8px; }
@@ -79,6 +81,9 @@ def render_message(ans: dict[str, Any], turn: int) -> str:
         body = f'<div class="refusal">\n\n{body}\n\n</div>'
     if ans.get("standalone_question"):
         body += f'\n\n<div class="searched">Searched for: {html.escape(ans["standalone_question"])}</div>'
+    if ans.get("as_of") and not ans["refused"]:
+        line = as_of_line(ans["as_of"], len({c["doc_id"] for c in ans["citations"]}))
+        body += f'\n\n<div class="asof">{html.escape(line)}</div>'
     for note in ans.get("notes") or []:
         body += f'\n\n<div class="note">{html.escape(note)}</div>'
     changes = ans.get("changes") or []
@@ -106,7 +111,7 @@ def render_sources(assistant: Assistant, ans: dict[str, Any] | None, turn: int) 
     for c in ans["citations"]:
         record = records.get(c["doc_id"])
         meta = record.metadata if record else {}
-        facts = [meta.get(k, "") for k in ("outlet", "section", "date")] + [Path(c["source"]).name]
+        facts = [meta.get("outlet", ""), meta.get("section", ""), human_date(meta.get("date")), Path(c["source"]).name]
         p = passages.get(c["chunk_id"])
         if p and p["start"] <= c["start"] and c["end"] <= p["end"]:
             passage = _marked(p["text"], c["start"] - p["start"], c["end"] - p["start"])
@@ -121,20 +126,62 @@ def render_sources(assistant: Assistant, ans: dict[str, Any] | None, turn: int) 
         article = ("…" if lo else "") + article + ("…" if lo + len(window) < len(full) else "")
         parts.append(
             f'<div class="src" id="src-{turn}-{c["n"]}"><div><b>[{c["n"]}]</b> {html.escape(c["title"])}</div>'
-            f'<div class="src-meta">{html.escape(" · ".join(f for f in facts if f))}</div>'
+            f'<div class="src-meta">{html.escape(" · ".join(f for f in facts if f))}{_link(meta.get("url"))}</div>'
+            f"{_also_in(c.get('also_in') or [])}"
             f"<blockquote>{passage}</blockquote>"
             f'<details><summary>Open article</summary><div class="article">{article}</div></details></div>'
         )
     return "".join(parts)
 
 
+def safe_url(url: str | None) -> str | None:
+    """An article URL fit for a link: http(s) only, else None."""
+    url = (url or "").strip()
+    return url if re.match(r"^https?://[^\s\"'<>]+$", url) else None
+
+
+def _link(url: str | None) -> str:
+    safe = safe_url(url)
+    if not safe:
+        return ""
+    href = html.escape(safe, quote=True)
+    return f' · <a class="src-url" href="{href}" target="_blank" rel="noopener noreferrer">{html.escape(safe)}</a>'
+
+
+def _also_in(copies: Sequence[dict[str, str]]) -> str:
+    if not copies:
+        return ""
+    names = "; ".join(
+        (c.get("outlet") or c["doc_id"]) + (f" ({human_date(c.get('date'))})" if c.get("date") else "") for c in copies
+    )
+    return f'<div class="src-meta also-in">Also carried by: {html.escape(names)}</div>'
+
+
 LIST_LIMIT = 1000  # rows of the library table and choices of the article filter sent to the page
 
 
+LIBRARY_HEADERS = ["Title", "Outlet", "Date", "Link", "Chunks", "File"]
+
+
 def library_rows(assistant: Assistant) -> list[list[Any]]:
-    """Rows of the library table: title, date, chunks, file (the first LIST_LIMIT by title)."""
+    """Rows of the library table: title, outlet, date, link, chunks (a syndicated copy: "copy"), file."""
     records = sorted(assistant.store.records().values(), key=lambda r: r.title.lower())[:LIST_LIMIT]
-    return [[r.title, r.metadata.get("date", ""), r.n_chunks, Path(r.source).name] for r in records]
+    rows = []
+    for r in records:
+        url = safe_url(r.metadata.get("url"))
+        link = f"[{_md_text(url)}]({url.replace('(', '%28').replace(')', '%29')})" if url else ""
+        chunks: Any = r.n_chunks if not r.metadata.get("copy_of") else f"copy of {r.metadata['copy_of']}"
+        rows.append([_md_text(r.title), r.metadata.get("outlet", ""), r.metadata.get("date", ""), link, chunks,
+                     Path(r.source).name])
+    return rows
+
+
+def outlet_choices(assistant: Assistant) -> list[str]:
+    """Every outlet named by an article of the library, for the outlet filter."""
+    from assistant.retrieve import resolve_scope
+    from assistant.types import Filters
+
+    return list(resolve_scope(assistant.store.records(), Filters()).outlets)
 
 
 def library_label(assistant: Assistant) -> str:
@@ -214,7 +261,8 @@ def create_app(assistant: Assistant) -> gr.Blocks:
     lock: dict[str, Any] = {"concurrency_id": "assistant", "concurrency_limit": 1}
 
     def respond(message: str, chat: list[dict[str, Any]], turns: list[dict[str, Any]], top_k: int,
-                doc_ids: list[str] | None) -> Iterator[tuple[Any, ...]]:
+                doc_ids: list[str] | None, outlets: list[str] | None = None, since: str = "",
+                until: str = "") -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat."""
         turn = len(turns)
         chat = [*chat, {"role": "user", "content": _md_text(message)},
@@ -222,7 +270,9 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         yield chat, turns, gr.skip(), ""
         draft, final = "", None
         try:
-            for event in assistant.stream(message, _history(turns), doc_ids=doc_ids or None, top_k=int(top_k)):
+            for event in assistant.stream(message, _history(turns), doc_ids=doc_ids or None, top_k=int(top_k),
+                                          sources=outlets or None, since=(since or "").strip() or None,
+                                          until=(until or "").strip() or None):
                 if isinstance(event, Answer):
                     final = event
                     break
@@ -244,12 +294,13 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         yield chat, turns, render_sources(assistant, ans, turn), ""
 
     def regenerate(chat: list[dict[str, Any]], turns: list[dict[str, Any]], top_k: int,
-                   doc_ids: list[str] | None) -> Iterator[tuple[Any, ...]]:
+                   doc_ids: list[str] | None, outlets: list[str] | None = None, since: str = "",
+                   until: str = "") -> Iterator[tuple[Any, ...]]:
         """Ask the last question again."""
         if not turns:
             yield chat, turns, gr.skip(), ""
             return
-        yield from respond(turns[-1]["question"], chat[:-2], turns[:-1], top_k, doc_ids)
+        yield from respond(turns[-1]["question"], chat[:-2], turns[:-1], top_k, doc_ids, outlets, since, until)
 
     def select(turns: list[dict[str, Any]], evt: gr.SelectData) -> str:
         """Show the sources of the clicked answer."""
@@ -259,17 +310,20 @@ def create_app(assistant: Assistant) -> gr.Blocks:
     def upload(file: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
         """Save and ingest one uploaded article."""
         if not file:
-            return "Choose a file first.", gr.skip(), gr.skip(), gr.skip(), None
+            return "Choose a file first.", gr.skip(), gr.skip(), gr.skip(), None, gr.skip()
         try:
             status = save_upload(assistant, Path(file), lambda d, t, n: progress((d, max(t, 1)), desc=f"ingesting {n}"))
         except LoadError as exc:
-            return f"Not added: {exc}", gr.skip(), gr.skip(), gr.skip(), None
-        return status, library_label(assistant), library_rows(assistant), gr.update(choices=doc_choices(assistant)), None
+            return f"Not added: {exc}", gr.skip(), gr.skip(), gr.skip(), None, gr.skip()
+        return (status, library_label(assistant), library_rows(assistant), gr.update(choices=doc_choices(assistant)), None,
+                gr.update(choices=outlet_choices(assistant)))
 
-    def ask(question: str, history: list[Any] | str | None = None, doc_ids: list[str] | None = None) -> dict[str, Any]:
-        """Answer a question (optionally with earlier [question, answer] pairs and a document filter) as Answer.to_dict()."""
+    def ask(question: str, history: list[Any] | str | None = None, doc_ids: list[str] | None = None,
+            sources: list[str] | None = None, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        """Answer a question (optionally with earlier [question, answer] pairs, a document, outlet and date filter)."""
         try:
-            return assistant.answer(question, _parse_history(history), doc_ids=doc_ids or None).to_dict()
+            return assistant.answer(question, _parse_history(history), doc_ids=doc_ids or None, sources=sources or None,
+                                    since=since or None, until=until or None).to_dict()
         except (QuestionError, StoreError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
 
@@ -293,9 +347,10 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                         sources = gr.HTML(render_sources(assistant, None, 0), elem_id="sources")
             with gr.Tab("Library"):
                 size = gr.Markdown(library_label(assistant), elem_id="library-size")
-                table = gr.Dataframe(library_rows(assistant), headers=["Title", "Date", "Chunks", "File"],
+                table = gr.Dataframe(library_rows(assistant), headers=LIBRARY_HEADERS,
+                                     datatype=["markdown", "str", "str", "markdown", "str", "str"],
                                      interactive=False, elem_id="library", wrap=True,
-                                     column_widths=["55%", "13%", "9%", "23%"])
+                                     column_widths=["34%", "14%", "10%", "18%", "8%", "16%"])
                 upload_file = gr.File(label="Add an article (" + ", ".join(SUPPORTED) + ")", file_types=list(SUPPORTED),
                                       type="filepath", elem_id="upload")
                 upload_status = gr.Markdown(elem_id="upload-status")
@@ -303,15 +358,22 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                 gr.Markdown("\n".join(f"- **{k}**: `{v}`" for k, v in described.items()), elem_id="backend")
                 top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to retrieve (top-k)")
                 docs = gr.Dropdown(doc_choices(assistant), multiselect=True, label="Search only these articles (empty: all)")
+                outlets = gr.Dropdown(outlet_choices(assistant), multiselect=True, elem_id="outlet-filter",
+                                      label="Search only these outlets (empty: all)")
+                with gr.Row():
+                    since = gr.Textbox(label="Published on or after (YYYY-MM-DD)", elem_id="since", max_lines=1)
+                    until = gr.Textbox(label="Published on or before (YYYY-MM-DD)", elem_id="until", max_lines=1)
 
         chat_outputs = [chatbot, turns, sources, box]
-        box.submit(respond, [box, chatbot, turns, top_k, docs], chat_outputs, api_name="chat", **lock).then(
+        filters = [top_k, docs, outlets, since, until]
+        box.submit(respond, [box, chatbot, turns, *filters], chat_outputs, api_name="chat", **lock).then(
             None, js=SHOW_CITE_JS, api_visibility="private")
-        regen_btn.click(regenerate, [chatbot, turns, top_k, docs], chat_outputs, api_name="regenerate", **lock)
+        regen_btn.click(regenerate, [chatbot, turns, *filters], chat_outputs, api_name="regenerate", **lock)
         clear_btn.click(lambda: ([], [], render_sources(assistant, None, 0), ""), None, chat_outputs,
                         api_visibility="private")
         chatbot.select(select, [turns], sources, api_visibility="private").then(None, js=SHOW_CITE_JS, api_visibility="private")
-        upload_file.upload(upload, [upload_file], [upload_status, size, table, docs, upload_file], api_name="upload", **lock)
+        upload_file.upload(upload, [upload_file], [upload_status, size, table, docs, upload_file, outlets],
+                           api_name="upload", **lock)
         gr.api(ask, api_name="ask", **lock)
     return app
 

@@ -1,0 +1,147 @@
+"""Conflict detection measured (issue 14): the article-pair fixture and answer-swapped dev paragraphs.
+
+    python benchmarks/bench_conflicts.py [--swapped-split report] [--limit N] [--skip-swapped]
+
+1. tests/fixtures/conflicts: every article ingested into one store; each case's question asked of the whole
+   library. A disagreeing pair counts as flagged when `conflicts` is non-empty and its claims cite both of the
+   pair's articles (each claim's [n] in the answer); an agreeing pair counts as flagged when `conflicts` is non-empty.
+   Targets: >= 90% of disagreeing pairs flagged with both claims cited, <= 5% of agreeing pairs flagged.
+2. evals/make_swapped_dev.py on the `report` split (never tuned on): each question asked of the paragraphs plus
+   their answer-swapped copies. An answer "gives only the swapped value" when its text contains the swapped value
+   and none of the gold answers. Target: <= 5%.
+
+Writes benchmarks/results/conflicts.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import RESULTS, machine  # noqa: E402
+
+FIXTURE = ROOT / "tests" / "fixtures" / "conflicts"
+
+
+def _fold(text: str) -> str:
+    from assistant.lexical import fold
+
+    return " ".join(re.findall(r"\w+", fold(text)))
+
+
+def _contains(text: str, value: str) -> bool:
+    v = _fold(value)
+    return bool(v) and re.search(rf"(?<!\w){re.escape(v)}(?!\w)", _fold(text)) is not None
+
+
+def _assistant(data_dir: Path) -> Any:
+    from assistant import Assistant, Settings
+
+    return Assistant(Settings(data_dir=data_dir, corpus_dir=data_dir / "none"))
+
+
+def fixture_run(work: Path, limit: int | None) -> dict[str, Any]:
+    """Ask every case of the pair fixture; return rates and the failures."""
+    bot = _assistant(work / "fixture")
+    t0 = time.perf_counter()
+    report = bot.ingest([FIXTURE / "articles"], show_progress=False)
+    ingest_s = time.perf_counter() - t0
+    cases = [json.loads(line) for line in (FIXTURE / "cases.jsonl").read_text().splitlines() if line.strip()]
+    cases = cases[:limit] if limit else cases
+    rows = []
+    for case in cases:
+        ans = bot.answer(case["question"])
+        claims = [c for conflict in ans.conflicts for c in conflict.claims]
+        cited = {c.doc_id for c in claims if f"[{c.citation}]" in ans.text}
+        both = set(case["docs"]) <= cited
+        rows.append({
+            "id": case["id"], "disagree": case["disagree"], "fact": case.get("fact"), "flagged": bool(ans.conflicts),
+            "both_cited": both, "refused": ans.refused, "answer": ans.text,
+            "values_in_answer": [v for v in case.get("values", []) if _contains(ans.text, v)],
+        })
+    dis = [r for r in rows if r["disagree"]]
+    agr = [r for r in rows if not r["disagree"]]
+    return {
+        "cases": len(rows), "disagreeing": len(dis), "agreeing": len(agr),
+        "near_duplicates_at_ingest": report.near_duplicates, "ingest_s": round(ingest_s, 1),
+        "disagreeing_flagged_both_cited": round(sum(r["flagged"] and r["both_cited"] for r in dis) / max(1, len(dis)), 4),
+        "disagreeing_flagged_any": round(sum(r["flagged"] for r in dis) / max(1, len(dis)), 4),
+        "agreeing_flagged": round(sum(r["flagged"] for r in agr) / max(1, len(agr)), 4),
+        "agreeing_refused": round(sum(r["refused"] for r in agr) / max(1, len(agr)), 4),
+        "failures": [r for r in rows if (r["disagree"] and not (r["flagged"] and r["both_cited"]))
+                     or (not r["disagree"] and r["flagged"])],
+    }
+
+
+def swapped_run(work: Path, split: str, limit: int | None) -> dict[str, Any]:
+    """Ask every question of the answer-swapped dev paragraphs; return how often only the swapped value is given."""
+    from evals.make_swapped_dev import main as make
+
+    out = work / f"swapped-{split}"
+    if make(["--out", str(out), "--split", split]) != 0:
+        raise SystemExit("make_swapped_dev failed")
+    bot = _assistant(work / f"swapped-data-{split}")
+    t0 = time.perf_counter()
+    report = bot.ingest([out / "articles"], show_progress=False)
+    ingest_s = time.perf_counter() - t0
+    questions = [json.loads(line) for line in (out / "questions.jsonl").read_text().splitlines() if line.strip()]
+    questions = questions[:limit] if limit else questions
+    only_swapped = both = only_gold = neither = refused = flagged = 0
+    examples = []
+    for q in questions:
+        ans = bot.answer(q["question"])
+        gold = any(_contains(ans.text, a) for a in q["answers"])
+        swapped = _contains(ans.text, q["swapped_answer"])
+        refused += ans.refused
+        flagged += bool(ans.conflicts)
+        if swapped and not gold:
+            only_swapped += 1
+            if len(examples) < 15:
+                examples.append({"id": q["id"], "question": q["question"], "gold": q["answers"][0],
+                                 "swapped": q["swapped_answer"], "answer": ans.text})
+        elif swapped and gold:
+            both += 1
+        elif gold:
+            only_gold += 1
+        else:
+            neither += 1
+    n = max(1, len(questions))
+    return {
+        "split": split, "questions": len(questions), "documents": report.added,
+        "near_duplicates_at_ingest": report.near_duplicates, "ingest_s": round(ingest_s, 1),
+        "only_swapped": round(only_swapped / n, 4), "both_values": round(both / n, 4),
+        "only_gold": round(only_gold / n, 4), "neither": round(neither / n, 4), "refused": round(refused / n, 4),
+        "conflict_flagged": round(flagged / n, 4), "only_swapped_examples": examples,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both measurements and write benchmarks/results/conflicts.json."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--swapped-split", choices=["tune", "report"], default="report")
+    ap.add_argument("--limit", type=int, help="only the first N cases/questions of each set")
+    ap.add_argument("--skip-swapped", action="store_true")
+    ap.add_argument("--out", type=Path, default=RESULTS / "conflicts.json")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        result: dict[str, Any] = {"machine": machine(), "fixture": fixture_run(Path(tmp), args.limit)}
+        print(json.dumps({k: v for k, v in result["fixture"].items() if k != "failures"}, indent=2))  # noqa: T201
+        if not args.skip_swapped:
+            result["swapped"] = swapped_run(Path(tmp), args.swapped_split, args.limit)
+            print(json.dumps({k: v for k, v in result["swapped"].items() if k != "only_swapped_examples"}, indent=2))  # noqa: T201
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
