@@ -33,7 +33,11 @@ _LATEST = re.compile(r"\b(latest|now|currently|current|today|most recent|newest|
 _UNIT = r"(second|minute|hour|day|week|month|year|decade)s?"
 _NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r"|a|an|half an?)"
 _DURATION = re.compile(rf"\b{_NUM}[\s-]+{_UNIT}\b", re.I)
-_NUMBER = re.compile(r"\b(\d[\d,]*(?:\.\d+)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b", re.I)
+_WORDNUM = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+_NUMBER = re.compile(rf"\b(\d[\d,]*(?:\.\d+)?|(?:{_WORDNUM})(?:[\s-](?:{_WORDNUM}))*)\b", re.I)
+_HOURS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1, "day": 24, "week": 168, "month": 730, "year": 8760,
+          "decade": 87600}
+_CALENDAR = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", *MONTHS}
 _DATE = re.compile(
     r"\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(MONTHS) + r")\b\.?|(" + "|".join(MONTHS) + r")\.?\s+(\d{1,2})\b"
     r"|(monday|tuesday|wednesday|thursday|friday|saturday|sunday)|((?:1[89]|20)\d\d))",
@@ -69,12 +73,25 @@ def question_kind(question: str) -> str:
 
 
 def _number(token: str) -> str:
+    """A number as digits: '1,200' -> '1200', 'twenty-three' -> '23', 'two hundred' -> '200'."""
     t = fold(token).replace(",", "")
     if t in ("a", "an"):
         return "1"
     if t.startswith("half"):
         return "0.5"
-    return str(NUMBER_WORDS[t]) if t in NUMBER_WORDS else t
+    parts = re.split(r"[\s-]+", t)
+    if all(p in NUMBER_WORDS for p in parts):
+        total, current = 0, 0
+        for p in parts:
+            n = NUMBER_WORDS[p]
+            if n >= 1000:
+                total, current = total + max(current, 1) * n, 0
+            elif n == 100:
+                current = max(current, 1) * 100
+            else:
+                current += n
+        return str(total + current)
+    return t
 
 
 def values(kind: str, text: str, question: str = "") -> dict[str, str]:
@@ -82,15 +99,33 @@ def values(kind: str, text: str, question: str = "") -> dict[str, str]:
     found: dict[str, str] = {}
     q_low = fold(question)
     if kind == "duration":
-        for m in _DURATION.finditer(text):
-            found[f"{_number(m.group(1))} {fold(m.group(2))}"] = m.group(0)
+        for m in _DURATION.finditer(text):  # compared in hours: "72 hours" and "three days" agree
+            try:
+                hours = float(_number(m.group(1))) * _HOURS[fold(m.group(2))]
+            except ValueError:
+                continue
+            found[f"{hours:g}h"] = m.group(0)
     elif kind == "number":
         asked = {_number(n) for n in _NUMBER.findall(question)}
+        asked_noun = re.search(r"\bhow many (?:more |new |extra )?(\w+)", fold(question))
+        q_terms = {stem(asked_noun.group(1))} if asked_noun else set(content_terms(question))
+        attached: dict[str, str] = {}
         for m in _NUMBER.finditer(text):
             key = _number(m.group(1))
+            scale = re.match(r"[\s-]+(thousand|million|billion)\b", text[m.end():], re.I)
+            if scale and re.fullmatch(r"\d+(?:\.\d+)?", key):  # "2.5 million" = "2,500,000"
+                value = float(key) * NUMBER_WORDS[scale.group(1).lower()]
+                key = str(int(value)) if value.is_integer() else str(value)
+            if fold(m.group(1)) in ("thousand", "million", "billion") and re.search(r"\d[\s-]*$", text[: m.start()]):
+                continue  # the scale of the number before it
             if key not in asked and not re.fullmatch(r"(1[89]|20)\d\d", key):  # years are dates, not counts
-                tail = re.match(r"[\s-]+([\w%]+)", text[m.end():])
-                found[key] = m.group(0) + (f" {tail.group(1)}" if tail and tail.group(1).lower() not in STOPWORDS else "")
+                tail = re.match(r"[\s-]+(?:(?:more|than|about|some|new|extra|additional|of|the)\s+)*([\w%]+)", text[m.end():])
+                noun = tail.group(1) if tail and tail.group(1).lower() not in STOPWORDS else ""
+                found[key] = m.group(0) + (f" {noun}" if noun else "")
+                if noun and stem(fold(noun)) in q_terms:
+                    attached[key] = found[key]
+        if attached:  # "injuring 17 people" answers "how many people", "two trams" does not
+            return attached
     elif kind == "date":
         for m in _DATE.finditer(text):
             day, month, month2, day2, weekday, year = m.groups()
@@ -105,7 +140,7 @@ def values(kind: str, text: str, question: str = "") -> dict[str, str]:
     elif kind in ("person", "place"):
         asked = set(words(question))
         for m in re.finditer(r"\b([A-Z][\w'’\-]+(?:\s+(?:[A-Z][\w'’\-]+|of|de|van|von|al|bin))*)", text):
-            name_words = [w for w in words(m.group(1)) if w not in STOPWORDS and w not in asked]
+            name_words = [w for w in words(m.group(1)) if w not in STOPWORDS and w not in asked and w not in _CALENDAR]
             if name_words and fold(m.group(1)).removesuffix("'s") not in STOPWORDS:
                 found[" ".join(name_words)] = m.group(1)
     return found
@@ -192,6 +227,11 @@ def disagree(kind: str, question: str, a: str, b: str) -> tuple[str, str] | None
     va, vb = values(kind, a, question), values(kind, b, question)
     if va and vb:
         if kind in ("person", "place"):
+            full_a, full_b = [k for k in va if " " in k], [k for k in vb if " " in k]
+            if kind == "person" and full_a and full_b and not _names_overlap(
+                {w for k in full_a for w in k.split()}, {w for k in full_b for w in k.split()}
+            ):  # two full names that share no word: two different people
+                return va[full_a[0]], vb[full_b[0]]
             if not _names_overlap({w for k in va for w in k.split()}, {w for k in vb for w in k.split()}):
                 return next(iter(va.values())), next(iter(vb.values()))
             swap = swapped_phrase(a, b)
