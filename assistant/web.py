@@ -361,8 +361,8 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                 outlets = gr.Dropdown(outlet_choices(assistant), multiselect=True, elem_id="outlet-filter",
                                       label="Search only these outlets (empty: all)")
                 with gr.Row():
-                    since = gr.Textbox(label="Published on or after (YYYY-MM-DD)", elem_id="since", max_lines=1)
-                    until = gr.Textbox(label="Published on or before (YYYY-MM-DD)", elem_id="until", max_lines=1)
+                    since = gr.Textbox("", label="Published on or after (YYYY-MM-DD)", elem_id="since", max_lines=1)
+                    until = gr.Textbox("", label="Published on or before (YYYY-MM-DD)", elem_id="until", max_lines=1)
 
         chat_outputs = [chatbot, turns, sources, box]
         filters = [top_k, docs, outlets, since, until]
