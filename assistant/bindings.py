@@ -204,6 +204,11 @@ def slot_swaps(s: Text, p: Text) -> list[str]:
     return out
 
 
+def single_sentences(options: list[Window]) -> list[Window]:
+    """The windows of one passage sentence."""
+    return [w for w in options if w.tokens and w.tokens[0].sentence == w.tokens[-1].sentence]
+
+
 def substitutions(s: Text, w: Window) -> list[str]:
     """Names or numbers put in place of another in an otherwise copied stretch of the passage.
 
@@ -222,8 +227,8 @@ def substitutions(s: Text, w: Window) -> list[str]:
         after = k == len(ops) - 1 or ops[k + 1][0] == "equal"
         if not (before and after) or len(ops) == 1:
             continue
-        mine = [t for t in s.tokens[i1:i2] if t.name or t.num is not None]
-        theirs = [t for t in w.tokens[j1:j2] if t.name or t.num is not None]
+        mine = [t for t in s.tokens[i1:i2] if t.name or t.num is not None or t.initial_cap]
+        theirs = [t for t in w.tokens[j1:j2] if t.name or t.num is not None or t.initial_cap]
         for t in mine:
             rivals = [u for u in theirs if (u.num is None) == (t.num is None) and not (
                 u.num == t.num if t.num is not None else name_matches(t.low, {f"w:{u.low}"}))]

@@ -15,7 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from assistant.bindings import Window, align, covered, neighbours, number_swaps, role_swaps, slot_swaps, substitutions, windows
+from assistant.bindings import (
+    Window,
+    align,
+    covered,
+    neighbours,
+    number_swaps,
+    role_swaps,
+    single_sentences,
+    slot_swaps,
+    substitutions,
+    windows,
+)
 from assistant.claims import Text, Token, analyse, name_matches, promote_names
 from assistant.lexical import NEGATIONS, STOPWORDS, stem, words
 from assistant.lexicon import Lexicon
@@ -230,7 +241,7 @@ def judge(sentence: str, passage: str, similarity: Similarity | None = None) -> 
     lex = load_lexicon()
     s = analyse(sentence, lex)
     promote_names(s, _passage(passage, frozenset())[0].names)
-    p, all_keys, windows = _passage(passage, frozenset(s.names))
+    p, all_keys, options = _passage(passage, frozenset(s.names))
     content = [t for t in s.tokens if t.content]
     if not content or not p.tokens:
         return Verdict(False, 0.0, tuple(t.low for t in content), (), (), False)
@@ -238,11 +249,11 @@ def judge(sentence: str, passage: str, similarity: Similarity | None = None) -> 
     for t in s.tokens:
         if t.content or t.polar:
             clause_toks.setdefault(t.clause, []).append(t)
-    whole = align(content, windows)
+    whole = align(content, options)
     aligned = {}
     for c, toks in clause_toks.items():
         words_c = [t for t in toks if t.content and not t.name and t.num is None]
-        aligned[c] = align(toks, windows) if len(words_c) >= 2 else whole
+        aligned[c] = align(toks, options) if len(words_c) >= 2 else whole
 
     antonyms, flipped_ok = _antonyms(s, aligned, lex)
 
@@ -269,6 +280,7 @@ def judge(sentence: str, passage: str, similarity: Similarity | None = None) -> 
 
     roles = role_swaps(s, clause_toks, aligned)
     num_swaps = number_swaps(s, p) + slot_swaps(s, p) + substitutions(s, whole)
+    num_swaps += substitutions(s, align(content, single_sentences(options)))  # the one sentence it copies
     conflict = bool(negation_conflicts(s, p, aligned))
     hard = bool(missing_numbers or missing_names or misplaced or antonyms or roles or num_swaps or conflict)
     soft_ok = coverage >= SUPPORT_THRESHOLD and not run
