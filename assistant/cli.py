@@ -21,7 +21,7 @@ Examples:
   assistant ask "Who did Trump send to Moscow?"
   assistant ask --json "How long did the talks last?"
   assistant chat                              web chat on http://127.0.0.1:7860
-  assistant eval                              golden-set eval against the baseline
+  assistant eval --check-baseline             every gated eval set against evals/baseline.json
 """
 
 
@@ -70,15 +70,22 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "eval",
-        help="run the eval suite (golden set by default)",
-        description="Run questions through answer() and score retrieval, correctness, citations and refusals.",
+        help="run the gated eval suite (or one --dataset) and check the baseline",
+        description="Run questions through answer() and score retrieval, correctness, citations and refusals. "
+        "Without --dataset it runs every gated set (golden, news, dev sample, multi-article, the judge's pairs); "
+        "--check-baseline fails when any figure falls below evals/baseline.json minus its tolerance.",
     )
-    p.add_argument("--dataset", type=Path, help="JSONL dataset (default: evals/golden.jsonl)")
+    p.add_argument("--dataset", type=Path, help="one JSONL dataset (default: the gated suite)")
     p.add_argument("--corpus", type=Path, help="folder of the dataset's articles (default: corpus/)")
     p.add_argument("--limit", type=int, help="run only the first N questions")
     p.add_argument("--report", type=Path, help="folder for report.json and report.md")
     p.add_argument("--check-baseline", action="store_true", help="fail when a metric falls below evals/baseline.json")
-    p.add_argument("--update-baseline", action="store_true", help="write the results as the new evals/baseline.json")
+    p.add_argument("--update-baseline", action="store_true",
+                   help="record the gated suite as the new evals/baseline.json (refuses to lower a figure)")
+    p.add_argument("--allow-drop", metavar="REASON",
+                   help="with --update-baseline: allow lowering figures; the reason is stored in the baseline")
+    p.add_argument("--only", action="append", metavar="SET",
+                   help="run only this gated set (golden, news, dev, multi, judge; repeatable)")
     return parser
 
 

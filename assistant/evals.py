@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 DEFAULT_DATASET = Path("evals/golden.jsonl")
 DEFAULT_CORPUS = Path("corpus")
-DEFAULT_BASELINE = Path("evals/baseline.json")
-DEFAULT_TOLERANCE = 0.02
 RANK_DEPTH = 10
 
 
@@ -55,6 +53,7 @@ class Case:
     gold_quotes: tuple[str, ...] = ()
     turns: tuple[str, ...] = ()
     history: tuple[tuple[str, str], ...] = ()
+    style: str | None = None
 
 
 def load_dataset(path: Path) -> list[Case]:
@@ -75,6 +74,7 @@ def load_dataset(path: Path) -> list[Case]:
                 gold_quotes=tuple(row.get("gold_quotes", [])),
                 turns=tuple(row.get("turns", [])),
                 history=tuple((str(q), str(a)) for q, a in row.get("history", [])),
+                style=str(row["style"]) if row.get("style") else None,
             )
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise DatasetError(f"{path}:{lineno}: bad dataset line ({exc!r}); need id, question, answerable") from None
@@ -136,7 +136,7 @@ def score_runs(runs: Sequence[Run]) -> list[QuestionScores]:
         score_question(
             r.answer, answerable=r.case.answerable, ranked_docs=[p.doc_id for p in r.ranked],
             ranked_texts=[p.text for p in r.ranked], gold_docs=r.case.gold_docs, gold_quotes=r.case.gold_quotes,
-            answers=r.case.answers, facts=r.case.facts,
+            answers=r.case.answers, facts=r.case.facts, style=r.case.style,
         )
         for r in runs
     ]
@@ -157,7 +157,8 @@ def _row(run: Run, s: QuestionScores) -> dict[str, Any]:
     a = run.answer
     return {
         "id": run.case.id, "question": run.case.question, "history": [list(h) for h in run.history],
-        "answerable": run.case.answerable, "refused": a.refused, "answer": a.text,
+        "answerable": run.case.answerable, "style": run.case.style, "refused": a.refused,
+        "refusal_score": a.refusal_score, "answer": a.text,
         "standalone_question": a.standalone_question, "gold_answers": list(run.case.answers),
         "facts": list(run.case.facts), "gold_docs": list(run.case.gold_docs),
         "retrieved_docs": [p.doc_id for p in run.ranked],
@@ -165,7 +166,8 @@ def _row(run: Run, s: QuestionScores) -> dict[str, Any]:
         "verdicts": s.citations.sentences if s.citations else [],
         "metrics": {
             "hit_at_1": s.hit_at_1, "hit_at_5": s.hit_at_5, "rr_at_10": s.rr_at_10, "passage_rr_at_10": s.passage_rr_at_10,
-            "accuracy": s.accuracy, "exact_match": s.exact_match, "f1": None if s.f1 is None else round(s.f1, 4),
+            "accuracy": s.accuracy, "quote_has_answer": s.quote_has_answer, "exact_match": s.exact_match,
+            "f1": None if s.f1 is None else round(s.f1, 4),
             "citation_recall": None if s.citations is None else round(s.citations.recall, 4),
             "citation_precision": None if s.citations is None else round(s.citations.precision, 4),
         },
@@ -212,36 +214,6 @@ def run_eval(
     return report, runs
 
 
-# -- baseline gate -------------------------------------------------------------------------------------
-
-
-def check_baseline(summary: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
-    """Metrics that fell below the baseline by more than its tolerance (or vanished)."""
-    tolerance = float(baseline.get("tolerance", DEFAULT_TOLERANCE))
-    failures = []
-    for key in SUMMARY_KEYS[1:]:
-        base = baseline["summary"].get(key)
-        now = summary.get(key)
-        if base is None:
-            continue
-        if now is None or now < base - tolerance:
-            failures.append(f"{key}: {now} < baseline {base} - {tolerance}")
-    return failures
-
-
-def baseline_from(report: dict[str, Any], tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
-    """The baseline.json object for a full run's report."""
-    summary = {k: report["summary"][k] for k in SUMMARY_KEYS}
-    return {
-        "dataset": report["dataset"],
-        "tolerance": tolerance,
-        "note": "Written by `assistant eval --update-baseline`. --check-baseline fails when a metric is below its "
-        "baseline value minus the absolute tolerance.",
-        "settings": report["settings"],
-        "summary": summary,
-    }
-
-
 # -- output ----------------------------------------------------------------------------------------------
 
 
@@ -265,14 +237,18 @@ def render_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    """report.md: summary tables, then every question with its answer, citations and verdicts."""
+def render_markdown(report: dict[str, Any], chart: str | None = None, baseline: dict[str, Any] | None = None) -> str:
+    """report.md: the chart, summary tables (with the baseline when given), then every question in detail."""
     out = [f"# Eval report: {report['dataset']}", ""]
     described = report.get("settings", {})
     out += [f"Backend: {described.get('llm', '?')}; verifier judge: {described.get('judge', 'offline')}", ""]
-    out += ["| metric | value |", "|---|---|"]
-    out += [f"| {k} | {_fmt(report['summary'][k])} |" for k in SUMMARY_KEYS]
-    out += [f"| {k} | {_fmt(v)} |" for k, v in {**report["extra"], **report["summary"]["timings"]}.items()]
+    if chart:
+        out += [f"![metrics against the baseline, refusal scores]({chart})", ""]
+    base = baseline or {}
+    out += ["| metric | value | baseline |", "|---|---|---|"]
+    out += [f"| {k} | {_fmt(report['summary'][k])} | {_fmt(base.get(k))} |" for k in SUMMARY_KEYS]
+    out += [f"| {k} | {_fmt(v)} | {_fmt(base.get(k))} |" for k, v in report["extra"].items()]
+    out += [f"| {k} | {_fmt(v)} | |" for k, v in report["summary"]["timings"].items()]
     for q in report["questions"]:
         status = "refused" if q["refused"] else "answered"
         out += ["", f"## {q['id']}: {q['question']}", ""]
@@ -285,40 +261,59 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_report(report: dict[str, Any], folder: Path) -> None:
-    """Write report.json and report.md into `folder`."""
+def write_report(
+    report: dict[str, Any], folder: Path, *, baseline: dict[str, Any] | None = None, tolerance: float = 0.02,
+    chart: bool = True, title: str | None = None,
+) -> None:
+    """Write report.json, report.md and its chart (report.png) into `folder`.
+
+    `baseline` maps figure names to the baseline's values (bars are drawn against them).
+    """
+    from assistant.chart import CHART_NAME, draw
+    from assistant.gate import gated_figures
+
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (folder / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    if chart:
+        draw(folder / CHART_NAME, f"{title or report['dataset']}: {report['summary']['n_questions']} questions",
+             gated_figures(report), baseline, report["questions"], tolerance)
+    md = render_markdown(report, CHART_NAME if chart else None, baseline)
+    (folder / "report.md").write_text(md, encoding="utf-8")
 
 
 def run_cli(args: argparse.Namespace, settings: Settings, *, out: TextIO | None = None) -> int:
-    """`assistant eval`: run, print, write the report; gate on or update the baseline. Returns the exit code."""
+    """`assistant eval`: the gated suite (no --dataset), or one dataset; gate on or update the baseline."""
+    from assistant import gate
+
     out = out or sys.stdout
+    if args.dataset is None and args.corpus is None:
+        return gate.run_cli(args, settings, out=out)
     dataset = args.dataset or DEFAULT_DATASET
     corpus = args.corpus or DEFAULT_CORPUS
-    if args.update_baseline and args.limit:
-        out.write("error: --update-baseline needs a full run; drop --limit\n")
+    if args.update_baseline:
+        out.write("error: --update-baseline records the whole gated suite; drop --dataset/--corpus\n")
         return 2
+    gated = gate.set_for_dataset(dataset)
     try:
+        baseline = gate.read_baseline() if args.check_baseline else None
+        entry = None
+        if baseline is not None:
+            entry = baseline["sets"].get(gated.name) if gated else None
+            if entry is None:
+                out.write(f"error: {dataset} is not a gated set of {gate.DEFAULT_BASELINE}; the gated sets are "
+                          f"{', '.join(baseline['sets'])} (run `assistant eval --check-baseline` for all)\n")
+                return 2
         report, _ = run_eval(dataset, corpus, settings, limit=args.limit)
-    except (DatasetError, FileNotFoundError) as exc:
+    except (DatasetError, gate.GateError, FileNotFoundError) as exc:
         out.write(f"error: {exc}\n")
         return 2
     folder = args.report or Path("evals/results") / dataset.stem
-    write_report(report, folder)
-    out.write(render_table(report) + f"\n\nreport: {folder / 'report.json'}, {folder / 'report.md'}\n")
-    if args.update_baseline:
-        DEFAULT_BASELINE.write_text(json.dumps(baseline_from(report), indent=2) + "\n", encoding="utf-8")
-        out.write(f"baseline written to {DEFAULT_BASELINE}\n")
-    if args.check_baseline:
-        baseline = json.loads(DEFAULT_BASELINE.read_text(encoding="utf-8"))
-        if baseline.get("dataset") != report["dataset"]:
-            out.write(f"error: the baseline is for {baseline.get('dataset')}, not {report['dataset']}\n")
-            return 2
-        failures = check_baseline(report["summary"], baseline)
-        if baseline.get("settings", {}).get("llm") != report["settings"]["llm"]:
-            out.write(f"note: the baseline was recorded with llm={baseline['settings'].get('llm')}\n")
+    tolerance = float((baseline or {}).get("tolerance", gate.DEFAULT_TOLERANCE))
+    write_report(report, folder, baseline=entry["figures"] if entry else None, tolerance=tolerance)
+    out.write(render_table(report) + f"\n\nreport: {folder / 'report.md'} (+ report.json, report.png)\n")
+    if baseline is not None and gated is not None and entry is not None:
+        result = {gated.name: {"figures": gate.gated_figures(report)}}
+        failures = gate.check(result, {**baseline, "sets": {gated.name: entry}})
         for f in failures:
             out.write(f"REGRESSION {f}\n")
         out.write("baseline check: " + ("FAILED\n" if failures else "passed\n"))

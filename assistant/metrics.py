@@ -13,12 +13,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant import judge
 from assistant.citations import answer_sentences
-from assistant.judge import supports
 from assistant.lexical import fold
 from assistant.types import Answer
 
 Support = Callable[[str, str], bool]
+
+
+def supports(sentence: str, passage: str) -> bool:
+    """The support judge, looked up at call time (`assistant.judge.supports`), so a replaced judge is seen."""
+    return judge.supports(sentence, passage)
+
 SUMMARY_KEYS = (
     "n_questions", "hit_at_1", "hit_at_5", "hit_at_10", "mrr_at_10", "answer_accuracy", "answer_f1",
     "citation_precision", "citation_recall", "faithfulness", "refusal_precision", "refusal_recall",
@@ -105,6 +111,18 @@ def fact_present(fact: str, text: str) -> bool:
 def facts_present(facts: Sequence[str], text: str) -> float:
     """1.0 when every required fact occurs in the answer text."""
     return 1.0 if all(fact_present(f, text) for f in facts) else 0.0
+
+
+def quote_has_answer(answer: Answer, facts: Sequence[str], answers: Sequence[str] = ()) -> float:
+    """1.0 when the answer's cited quotes, together, hold the gold answer (every required fact, or a gold answer).
+
+    Unlike citation precision, which a verbatim quote always earns, this fails when the answerer quotes the
+    wrong sentence.
+    """
+    quotes = "\n".join(c.quote for c in answer.citations)
+    if facts:
+        return facts_present(facts, quotes)
+    return 1.0 if any(fact_present(a, quotes) for a in answers) else 0.0
 
 
 # -- citations (ALCE, Gao et al. 2023) ------------------------------------------------------------------
@@ -215,6 +233,9 @@ class QuestionScores:
     accuracy: float | None = None
     exact_match: float | None = None
     f1: float | None = None
+    quote_has_answer: float | None = None
+    refusal_score: float | None = None
+    style: str | None = None
     citations: CitationScore | None = None
 
 
@@ -228,10 +249,12 @@ def score_question(
     gold_quotes: Sequence[str] = (),
     answers: Sequence[str] = (),
     facts: Sequence[str] = (),
+    style: str | None = None,
     support: Support = supports,
 ) -> QuestionScores:
     """All metrics of one answered question; retrieval is scored on the ranked doc ids and passage texts."""
-    s = QuestionScores(answerable=answerable, refused=answer.refused)
+    s = QuestionScores(answerable=answerable, refused=answer.refused, style=style,
+                       refusal_score=getattr(answer, "refusal_score", None))
     if answerable and gold_docs:
         rel = [d in set(gold_docs) for d in ranked_docs]
         s.hit_at_1, s.hit_at_5, s.hit_at_10 = hit_at_k(rel, 1), hit_at_k(rel, 5), hit_at_k(rel, 10)
@@ -245,6 +268,8 @@ def score_question(
         s.accuracy = 0.0 if answer.refused else facts_present(facts or answers[:1], prediction)
         if answers:
             s.exact_match, s.f1 = exact_match(prediction, answers), token_f1(prediction, answers)
+        if not answer.refused and (facts or answers):
+            s.quote_has_answer = quote_has_answer(answer, facts, answers)
     if not answer.refused:
         s.citations = citation_scores(cited_sentences(answer), support)
     return s
@@ -273,14 +298,26 @@ def summarize(scores: Sequence[QuestionScores]) -> dict[str, Any]:
 
 
 def extra_summary(scores: Sequence[QuestionScores]) -> dict[str, float | None]:
-    """Metrics reported beside the summary: gold-passage retrieval and exact match."""
+    """Metrics reported beside the summary.
+
+    Gold-passage retrieval, exact match, quotes holding the answer, and per question style (when the
+    dataset gives styles): answer accuracy of the answerable questions, refusal recall
+    of the unanswerable ones (`answer_accuracy_reworded`, `refusal_recall_unanswerable_ontopic`, ...).
+    """
     out = {
         "passage_hit_at_1": mean(s.passage_hit_at_1 for s in scores),
         "passage_hit_at_5": mean(s.passage_hit_at_5 for s in scores),
         "passage_hit_at_10": mean(s.passage_hit_at_10 for s in scores),
         "passage_mrr_at_10": mean(s.passage_rr_at_10 for s in scores),
         "exact_match": mean(s.exact_match for s in scores),
+        "quote_has_answer": mean(s.quote_has_answer for s in scores),
     }
+    for style in sorted({s.style for s in scores if s.style}):
+        subset, key = [s for s in scores if s.style == style], style.replace("-", "_")
+        if any(s.answerable for s in subset):
+            out[f"answer_accuracy_{key}"] = mean(s.accuracy for s in subset)
+        if not all(s.answerable for s in subset):
+            out[f"refusal_recall_{key}"] = refusal_scores([s.refused for s in subset], [not s.answerable for s in subset])[1]
     return {k: (round(v, 4) if v is not None else None) for k, v in out.items()}
 
 

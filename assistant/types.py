@@ -139,6 +139,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     as_of: str | None = None  # newest publication date among the cited sources (ISO)
     conflicts: list[Conflict] = field(default_factory=list)
+    refusal_score: float | None = None  # the answerer's belief that the sources do not answer (0..1), when it has one
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `assistant ask --json` and the web `/ask` endpoint."""

@@ -11,6 +11,7 @@ from assistant.metrics import (
     citation_scores,
     cited_sentences,
     exact_match,
+    extra_summary,
     fact_present,
     facts_present,
     hit_at_k,
@@ -18,6 +19,7 @@ from assistant.metrics import (
     mean,
     normalize_answer,
     passage_matches_quote,
+    quote_has_answer,
     reciprocal_rank,
     refusal_scores,
     score_question,
@@ -155,6 +157,35 @@ def test_score_question_answered_and_refused() -> None:
     assert r.accuracy == 0.0 and r.f1 == 0.0 and r.citations is None  # refusals: no citation metrics
     un = score_question(refused, answerable=False, ranked_docs=["a.md"], ranked_texts=[p.text], gold_docs=["a.md"])
     assert un.hit_at_1 is None and un.accuracy is None and un.f1 is None
+
+
+def test_quote_has_answer_fails_when_the_wrong_sentence_is_quoted() -> None:
+    right = passage("a#1", "The talks lasted five hours in the Kremlin.")
+    wrong = passage("a#2", "Putin met the envoys in Moscow.")
+    ok = Answer("q", "The talks lasted five hours in the Kremlin. [1]", False, [citation(1, right)], [right])
+    bad = Answer("q", "Putin met the envoys in Moscow. [1]", False, [citation(1, wrong)], [wrong])
+    assert quote_has_answer(ok, ["five hours|5 hours"]) == 1.0
+    assert quote_has_answer(bad, ["five hours|5 hours"]) == 0.0  # citation precision would still be 1.0 here
+    assert quote_has_answer(ok, [], ["5 hours", "five hours"]) == 1.0  # no facts: any gold answer
+    two = Answer("q", "x [1] y [2]", False, [citation(1, right), citation(2, wrong)], [right, wrong])
+    assert quote_has_answer(two, ["five hours", "Moscow"]) == 1.0  # every fact, across the quotes together
+    s = score_question(bad, answerable=True, ranked_docs=[], ranked_texts=[], facts=["five hours"], support=words_in)
+    assert s.quote_has_answer == 0.0 and s.accuracy == 0.0
+    refused = Answer("q", "The sources don't say.", True, [], [right])
+    r = score_question(refused, answerable=True, ranked_docs=[], ranked_texts=[], facts=["five hours"], support=words_in)
+    assert r.quote_has_answer is None  # the share is over answered questions
+
+
+def test_extra_summary_per_style() -> None:
+    scores = [QuestionScores(answerable=True, refused=False, accuracy=1.0, quote_has_answer=1.0, style="reworded"),
+              QuestionScores(answerable=True, refused=True, accuracy=0.0, style="reworded"),
+              QuestionScores(answerable=False, refused=True, style="unanswerable-ontopic"),
+              QuestionScores(answerable=False, refused=False, style="unanswerable-ontopic"),
+              QuestionScores(answerable=True, refused=False, accuracy=0.0, quote_has_answer=0.0)]
+    extra = extra_summary(scores)
+    assert extra["answer_accuracy_reworded"] == 0.5 and "quote_has_answer_reworded" not in extra
+    assert extra["refusal_recall_unanswerable_ontopic"] == 0.5 and "answer_accuracy_unanswerable_ontopic" not in extra
+    assert extra["quote_has_answer"] == 0.5
 
 
 def test_summary_has_exactly_the_contract_keys_with_none_where_undefined() -> None:
