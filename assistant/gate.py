@@ -89,6 +89,7 @@ def judge_figures(files: Sequence[Path]) -> dict[str, Any]:
     pairs_all: list[dict[str, Any]] = []
     for path in files:
         pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        pairs = [{**p, "label": p["label"] if "label" in p else p["supported"]} for p in pairs]  # v2 says "supported"
         pairs_all += pairs
         result = judge_validation(pairs)
         figures.update({f"{path.stem}.{k}": result[k] for k in JUDGE_FIGURES})

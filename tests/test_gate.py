@@ -66,12 +66,12 @@ def run_gate(report: Path | str, *extra: str) -> tuple[int, str]:
 
 
 def _bm25_off(mp: pytest.MonkeyPatch) -> None:
-    mp.setattr("assistant.retrieve.Retriever.bm25", lambda self, question, n, doc_ids=None: [])
+    mp.setattr("assistant.retrieve.Retriever.bm25", lambda self, question, n, *args, **kwargs: [])
 
 
 def _embeddings_off(mp: pytest.MonkeyPatch) -> None:
     """No dense retrieval and no embedding signal in the answerer."""
-    mp.setattr("assistant.retrieve.Retriever.dense", lambda self, question, n, doc_ids=None, records=None: [])
+    mp.setattr("assistant.retrieve.Retriever.dense", lambda self, question, n, *args, **kwargs: [])
     from assistant.answer import Assistant
 
     mp.setattr(Assistant, "sentence_similarity", lambda self, question, sentences: [0.0 for _ in sentences])
