@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Protocol
 
 from assistant.bindings import (
     Window,
@@ -27,17 +28,29 @@ from assistant.bindings import (
     substitutions,
     windows,
 )
+from assistant.chunk import split_sentences
 from assistant.claims import Text, Token, analyse, name_matches, promote_names
 from assistant.lexical import NEGATIONS, STOPWORDS, stem, words
 from assistant.lexicon import Lexicon
 from assistant.lexicon import load as load_lexicon
 
 Similarity = Callable[[str, str], float]
+
+
+class Embedder(Protocol):
+    """What embedding_similarity needs from an embedder."""
+
+    def embed_query(self, text: str) -> list[float]:
+        """A unit vector for text."""
+        ...
+
+
+
 SUPPORT_THRESHOLD = 0.6  # share of the sentence's content words the passage must contain
 MAX_UNSUPPORTED_RUN = 3  # this many consecutive content words missing from the passage = an added claim
 TAIL_RUN = 2  # ... or this many at the end of the sentence
 SIMILARITY_FLOOR = 0.4  # coverage below which even a similar sentence is unsupported
-SIMILARITY_THRESHOLD = 0.8  # dense similarity that accepts a low-coverage paraphrase
+SIMILARITY_THRESHOLD = 0.75  # dense similarity that accepts a low-coverage paraphrase (MiniLM, v2 tune split)
 NEGATION_SCOPE = 4  # tokens after a negation word searched for the content word it negates
 
 
@@ -293,6 +306,18 @@ def judge(sentence: str, passage: str, similarity: Similarity | None = None) -> 
         run, tuple(antonyms), tuple(roles), tuple(num_swaps),
         tuple(misplaced), sim,
     )
+
+
+def embedding_similarity(embedder: Embedder) -> Similarity:
+    """A `similarity` for judge(): the best cosine between the sentence and the passage or one of its sentences.
+
+    `embedder` is any object with `embed_query(text) -> list[float]` returning unit vectors (assistant.embed's).
+    """
+    def similarity(sentence: str, passage: str) -> float:
+        v = embedder.embed_query(sentence)
+        parts = [passage[a:b] for a, b in split_sentences(passage)] + [passage]
+        return max(sum(x * y for x, y in zip(v, embedder.embed_query(part))) for part in parts)
+    return similarity
 
 
 def supports(sentence: str, passage: str, similarity: Similarity | None = None) -> bool:

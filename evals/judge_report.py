@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant.judge import judge
+from assistant.judge import Similarity, embedding_similarity, judge, supports
 from assistant.metrics import judge_validation
 
 HERE = Path(__file__).resolve().parent
@@ -79,6 +79,16 @@ def report(pairs: list[dict]) -> dict[str, Any]:
     return result
 
 
+def with_similarity(pairs: list[dict], similarity: Similarity) -> dict[str, Any]:
+    """Precision/recall per split when a dense similarity may accept low-coverage paraphrases."""
+    out: dict[str, Any] = {}
+    for split in sorted({p.get("split", "dev") for p in pairs}):
+        part = [p for p in pairs if p.get("split", "dev") == split]
+        v = judge_validation(part, lambda a, b: supports(a, b, similarity))
+        out[split] = {k: v[k] for k in ("n_pairs", "precision", "recall", "f1", "accuracy")}
+    return out
+
+
 def speed(pairs: list[dict], n: int = TIMED_PAIRS) -> dict[str, Any]:
     """Milliseconds per judge() call over n pairs (cycling through the set; the lexicon loaded first)."""
     judge("warm up", "the lexicon loads once")
@@ -112,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs-v2", type=Path, default=PAIRS_V2)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--show-errors", action="store_true", help="print misjudged pairs of v1 and v2 tune")
+    parser.add_argument("--similarity", action="store_true",
+                        help="also report v2 with the local MiniLM similarity rescuing low-coverage paraphrases")
     args = parser.parse_args(argv)
     out: dict[str, Any] = {"v1": report(load_pairs(args.pairs))}
     if args.pairs_v2.exists():
@@ -119,11 +131,18 @@ def main(argv: list[str] | None = None) -> int:
         out["speed"] = speed(load_pairs(args.pairs_v2))
     else:
         out["speed"] = speed(load_pairs(args.pairs))
+    if args.similarity and args.pairs_v2.exists():
+        from assistant.embed import LocalEmbeddings
+
+        out["v2_with_similarity"] = with_similarity(load_pairs(args.pairs_v2), embedding_similarity(LocalEmbeddings()))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     for name in ("v1", "v2"):
         if name in out:
             _print(name, out[name])
+    for split, stats in out.get("v2_with_similarity", {}).items():
+        print(f"v2 with MiniLM similarity, split {split}: precision {stats['precision']}, recall {stats['recall']}, "
+              f"accuracy {stats['accuracy']}")
     print(f"speed: {out['speed']['ms_per_pair']} ms per judge() call over {out['speed']['pairs']} pairs")
     if args.show_errors:
         for name in ("v1", "v2"):
