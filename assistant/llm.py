@@ -22,6 +22,7 @@ from assistant.verify import REFUSAL, claims, ground
 
 log = logging.getLogger(__name__)
 UNVERIFIED_NOTE = "The model's answer could not be verified; showing the offline answer."
+DECLINED_NOTE = "The model declined to answer although the passages answer the question; showing the offline answer."
 RETRY_AFTER_CAP = 10.0
 RESTART = "\n(connection problem; retrying)\n"  # yielded by _generate when a partial draft is discarded
 Offline = Callable[[str, Sequence[Passage], str], tuple[str, list[Citation], bool]]
@@ -209,6 +210,10 @@ class LLMAnswerer:
             entailed = self.entailment(draft, numbered, changes) if self.settings.judge_name == "llm" else None
             g = ground(draft, numbered, passages, entailed=entailed)
             changes.extend(g.changes)
+            if self.gated and g.refused:  # refusals are the answerability check's call, which found an answer
+                changes.append("the model declined although the passages answer the question")
+                yield self._fallback(question, passages, context, notes, changes, DECLINED_NOTE)
+                return
             if not g.empty:
                 yield Answer(question, g.text, g.refused, g.citations, list(passages), backend=self.backend,
                              notes=notes, changes=changes)
@@ -216,7 +221,7 @@ class LLMAnswerer:
             problem = (f"no sentence was supported by the passage it cited (for example “{g.first_removed[:150]}”)"
                        if g.first_removed else "it contained no sentence with a citation")
             changes.append(f"attempt {attempt + 1}: {problem}")
-            if attempt == 0:
+            if attempt == 0 and not self.gated:  # a small local model's second try rarely verifies: not worth its time
                 yield "\n\n(retrying: the draft could not be verified)\n\n"
                 inputs = {**inputs, "previous": draft, "problem": problem}
         yield self._fallback(question, passages, context, notes, changes, UNVERIFIED_NOTE)

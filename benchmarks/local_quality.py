@@ -16,14 +16,30 @@ from pathlib import Path
 
 from benchmarks.common import write
 
-KEYS = ("n_questions", "answer_accuracy", "answer_f1", "refusal_precision", "refusal_recall", "citation_precision",
-        "citation_recall", "faithfulness", "hit_at_1", "passage_hit_at_1")
 GATE = "the offline answerability check found no answer"
 
 
-def summary(report: dict) -> dict:
-    s = report["summary"]
-    return {k: s.get(k, report.get("extra", {}).get(k)) for k in KEYS}
+def _mean(values: list) -> float | None:
+    vals = [v for v in values if v is not None]
+    return round(sum(vals) / len(vals), 4) if vals else None
+
+
+def summary(rows: list[dict]) -> dict:
+    """The eval summary recomputed from per-question rows (as assistant.metrics.summarize does)."""
+    refused = [r["refused"] for r in rows]
+    unanswerable = [not r["answerable"] for r in rows]
+    tp = sum(1 for a, u in zip(refused, unanswerable) if a and u)
+    verdicts = [v for r in rows if not r["refused"] for v in r.get("verdicts", [])]
+    return {
+        "n_questions": len(rows), "n_answerable": sum(1 for r in rows if r["answerable"]),
+        "answer_accuracy": _mean([r["metrics"].get("accuracy") for r in rows]),
+        "answer_f1": _mean([r["metrics"].get("f1") for r in rows]),
+        "refusal_precision": round(tp / sum(refused), 4) if sum(refused) else None,
+        "refusal_recall": round(tp / sum(unanswerable), 4) if sum(unanswerable) else None,
+        "citation_precision": _mean([r["metrics"].get("citation_precision") for r in rows]),
+        "citation_recall": _mean([r["metrics"].get("citation_recall") for r in rows]),
+        "faithfulness": round(sum(1 for v in verdicts if v["supported"]) / len(verdicts), 4) if verdicts else None,
+    }
 
 
 def local_figures(report: dict) -> dict:
@@ -67,10 +83,14 @@ def main() -> None:
     for name, local_path, offline_path in args.pair:
         local = json.loads(Path(local_path).read_text(encoding="utf-8"))
         offline = json.loads(Path(offline_path).read_text(encoding="utf-8"))
-        assert [q["id"] for q in local["questions"]] == [q["id"] for q in offline["questions"]], name
+        ids = [q["id"] for q in local["questions"]]  # the offline run may cover more questions: score the same ones
+        by_id = {q["id"]: q for q in offline["questions"]}
+        offline_rows = [by_id[i] for i in ids]
         regressions = worse(local, offline)
-        sets[name] = {"dataset": local["dataset"], "local": {**summary(local), **local_figures(local)},
-                      "offline": {**summary(offline), "seconds_per_answer_mean": offline["summary"]["timings"].get("answer_mean_s")},
+        sets[name] = {"dataset": local["dataset"], "ids": ids,
+                      "local": {**summary(local["questions"]), **local_figures(local)},
+                      "offline": {**summary(offline_rows),
+                                  "seconds_per_answer_mean": offline["summary"]["timings"].get("answer_mean_s")},
                       "offline_right_local_wrong": regressions}
         print(name, json.dumps(sets[name]["local"]), json.dumps(sets[name]["offline"]), len(regressions), sep="\n")
     write("local_quality", {"sets": sets, "command": args.command})
