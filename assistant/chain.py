@@ -165,7 +165,7 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
         A failed call is retried (bounded, with backoff), the model is asked once more when nothing in its
         draft verifies, and the offline answer with a note is the last resort.
         """
-        from assistant.llm import RESTART, UNVERIFIED_NOTE, LLMError, classify, json_draft
+        from assistant.llm import DECLINED_NOTE, RESTART, UNVERIFIED_NOTE, LLMError, classify, json_draft
         from assistant.verify import ground
 
         bot: Assistant = self.assistant
@@ -218,6 +218,10 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
                 entailed = llm.entailment(draft, state["numbered"], changes) if bot.settings.judge_name == "llm" else None
                 g = ground(draft, state["numbered"], passages, entailed=entailed)
                 changes.extend(g.changes)
+                if llm.gated and g.refused:  # as LLMAnswerer.stream: refusals are the answerability check's call
+                    changes.append("the model declined although the passages answer the question")
+                    yield fallback(DECLINED_NOTE)
+                    return
                 if not g.empty:
                     yield Answer(query.question, g.text, g.refused, g.citations, list(passages), backend=llm.backend,
                                  notes=notes, changes=changes)
@@ -225,6 +229,8 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
                 problem = (f"no sentence was supported by the passage it cited (for example “{g.first_removed[:150]}”)"
                            if g.first_removed else "it contained no sentence with a citation")
                 changes.append(f"attempt {attempt + 1}: {problem}")
+                if llm.gated:  # as LLMAnswerer.stream: no second try for the gated local model
+                    break
         except LLMError as err:
             yield fallback(f"The model server failed ({err}); showing the offline answer.")
             return
