@@ -298,7 +298,8 @@ class Assistant:
 
     def _newsroom(self, result: Answer, question: str) -> None:
         """Show disagreements between sources, list syndicated copies on citations, date the answer."""
-        sides = conflicts.detect(question, result.passages)
+        cited = [] if result.refused else [(c.doc_id, c.quote) for c in result.citations]
+        sides = conflicts.detect(question, result.passages, cited, self.sentence_similarity)
         if sides:
             shown = {c.doc_id for c in result.citations}
             if result.refused or result.backend == "extractive":

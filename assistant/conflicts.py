@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -161,8 +161,19 @@ class Found:
         return self.passage.text[self.start : self.end]
 
 
-def best_sentences(question: str, passages: Sequence[Passage], kind: str) -> list[Found]:
-    """Per document, its sentence that best answers the question (only sentences that do), best first."""
+Similarity = Callable[[str, Sequence[str]], Sequence[float]]
+SIMILAR = 0.55  # cosine similarity (question, sentence) that counts as answering it in other words
+SIMILAR_MIN_COVERAGE = 0.25
+
+
+def best_sentences(
+    question: str, passages: Sequence[Passage], kind: str, similarity: Similarity | None = None
+) -> list[Found]:
+    """Per document, its sentence that best answers the question (only sentences that do), best first.
+
+    A sentence answers when it holds MIN_COVERAGE of the question's weighted terms, or, with an
+    embedding `similarity`, when it says it in other words (similarity >= SIMILAR, some terms shared).
+    """
     drop = _Q_WORDS | ({"last", "take", "took"} if kind == "duration" else set())
     if re.search(r"\bor\b", fold(question)) and kind in ("duration", "number", "date"):
         drop |= {stem(w) for w in words(question) if w in NUMBER_WORDS or w.isdigit() or w in MONTHS}
@@ -176,6 +187,7 @@ def best_sentences(question: str, passages: Sequence[Passage], kind: str) -> lis
     total = sum(idf.values()) or 1.0
     names = {n for n in capitalized_names(question) if n not in _Q_WORDS}
     best: dict[str, Found] = {}
+    maybe: list[Found] = []
     for p, s, e, have in spans:
         if names - set(words(p.text[s:e])) - set(words(p.title)):
             continue  # about someone or somewhere else
@@ -184,6 +196,14 @@ def best_sentences(question: str, passages: Sequence[Passage], kind: str) -> lis
             continue  # a sentence without a value of the kind asked does not answer it
         if cov >= MIN_COVERAGE and (p.doc_id not in best or cov > best[p.doc_id].coverage):
             best[p.doc_id] = Found(p, s, e, cov)
+        elif cov >= SIMILAR_MIN_COVERAGE:
+            maybe.append(Found(p, s, e, cov))
+    maybe = [f for f in maybe if f.passage.doc_id not in best]
+    if similarity is not None and best and maybe:
+        top = max(best.values(), key=lambda f: f.coverage)
+        for f, sim in zip(maybe, similarity(question, [f.text for f in maybe])):
+            if sim >= SIMILAR and f.passage.doc_id not in best:
+                best[f.passage.doc_id] = Found(f.passage, f.start, f.end, RELATIVE_COVERAGE * top.coverage)
     found = sorted(best.values(), key=lambda f: -f.coverage)
     if not found:
         return []
@@ -267,10 +287,49 @@ class Disputed:
         return self.found.passage.metadata.get("date") or None
 
 
-def detect(question: str, passages: Sequence[Passage]) -> list[Disputed]:
-    """The documents whose answers disagree with the best one (and the best one), newest first; [] when none."""
+def twins(question: str, passages: Sequence[Passage], cited: Sequence[tuple[str, str]]) -> list[Disputed]:
+    """Disagreement by edit: another document has the answer's cited sentence with one phrase replaced.
+
+    `cited` holds (doc_id, quote) of the answer's citations. Such a twin is an answer-swapped or
+    corrected copy of the same text, whatever kind of value the question asks for.
+    """
+    by_doc: dict[str, list[Found]] = {}
+    for p in passages:
+        for s, e in split_sentences(p.text):
+            by_doc.setdefault(p.doc_id, []).append(Found(p, s, e, 0.0))
+    for doc_id, quote in cited:
+        anchor = next((f for f in by_doc.get(doc_id, []) if " ".join(f.text.split()) == " ".join(quote.split())), None)
+        if anchor is None:
+            continue
+        sides = [Disputed(anchor, "")]
+        for other_doc, sentences in by_doc.items():
+            if other_doc == doc_id:
+                continue
+            for f in sentences:
+                swap = swapped_phrase(anchor.text, f.text)
+                if swap:
+                    if not sides[0].value:
+                        sides[0] = Disputed(anchor, swap[0])
+                    sides.append(Disputed(f, swap[1]))
+                    break
+        if len(sides) > 1:
+            return sorted(sides[:MAX_CLAIMS], key=lambda d: (d.date or "", d.found.passage.doc_id), reverse=True)
+    return []
+
+
+def detect(
+    question: str, passages: Sequence[Passage], cited: Sequence[tuple[str, str]] = (), similarity: Similarity | None = None
+) -> list[Disputed]:
+    """The documents whose answers disagree with the best one (and the best one), newest first; [] when none.
+
+    `cited`: (doc_id, quote) of the answer's citations, checked for edited twins in other documents first.
+    """
     kind = question_kind(question)
-    found = best_sentences(question, passages, kind)
+    if cited:
+        edited = twins(question, passages, cited)
+        if edited:
+            return edited
+    found = best_sentences(question, passages, kind, similarity)
     if len(found) < 2:
         return []
     anchor = found[0]
