@@ -140,6 +140,8 @@ def values(kind: str, text: str, question: str = "") -> dict[str, str]:
     elif kind in ("person", "place"):
         asked = set(words(question))
         for m in re.finditer(r"\b([A-Z][\w'’\-]+(?:\s+(?:[A-Z][\w'’\-]+|of|de|van|von|al|bin))*)", text):
+            if m.start() == 0 and " " not in m.group(1):
+                continue  # one capitalised word opening the sentence is as often a common noun ("Detectives")
             name_words = [w for w in words(m.group(1)) if w not in STOPWORDS and w not in asked and w not in _CALENDAR]
             if name_words and fold(m.group(1)).removesuffix("'s") not in STOPWORDS:
                 found[" ".join(name_words)] = m.group(1)
@@ -287,6 +289,42 @@ class Disputed:
         return self.found.passage.metadata.get("date") or None
 
 
+ALIGN_SIM = 0.6  # a sentence this similar (embeddings) to the best answer sentence reports the same event
+
+
+def aligned(
+    question: str, passages: Sequence[Passage], kind: str, anchor: Found, have: set[str], similarity: Similarity
+) -> list[Found]:
+    """Other documents' own report of the anchor's fact, told in other words.
+
+    For each retrieved document without a sentence that answers the question by its terms, the
+    sentence most similar to the anchor sentence that gives a value of the kind asked counts as
+    its answer when the similarity is at least ALIGN_SIM.
+    """
+    options: list[Found] = []
+    for p in passages:
+        if p.doc_id in have:
+            continue
+        for s, e in split_sentences(p.text):
+            if len(words(p.text[s:e])) >= 4 and values(kind, p.text[s:e], question):
+                options.append(Found(p, s, e, 0.0))
+    if not options:
+        return []
+    best: dict[str, tuple[float, Found]] = {}
+    for f, sim in zip(options, similarity(anchor.text, [f.text for f in options])):
+        if sim >= ALIGN_SIM and (f.passage.doc_id not in best or sim > best[f.passage.doc_id][0]):
+            best[f.passage.doc_id] = (sim, Found(f.passage, f.start, f.end, anchor.coverage * RELATIVE_COVERAGE))
+    return [f for _, f in sorted(best.values(), key=lambda x: -x[0])]
+
+
+def _shown(kind: str, question: str, sentence: str, phrase: str) -> str:
+    """The words to show for a swapped phrase: the whole value it belongs to ("five" -> "five hours")."""
+    for shown in values(kind, sentence, question).values():
+        if phrase in shown:
+            return shown
+    return phrase
+
+
 def twins(question: str, passages: Sequence[Passage], cited: Sequence[tuple[str, str]]) -> list[Disputed]:
     """Disagreement by edit: another document has the answer's cited sentence with one phrase replaced.
 
@@ -308,9 +346,10 @@ def twins(question: str, passages: Sequence[Passage], cited: Sequence[tuple[str,
             for f in sentences:
                 swap = swapped_phrase(anchor.text, f.text)
                 if swap:
+                    kind = question_kind(question)
                     if not sides[0].value:
-                        sides[0] = Disputed(anchor, swap[0])
-                    sides.append(Disputed(f, swap[1]))
+                        sides[0] = Disputed(anchor, _shown(kind, question, anchor.text, swap[0]))
+                    sides.append(Disputed(f, _shown(kind, question, f.text, swap[1])))
                     break
         if len(sides) > 1:
             return sorted(sides[:MAX_CLAIMS], key=lambda d: (d.date or "", d.found.passage.doc_id), reverse=True)
@@ -330,6 +369,8 @@ def detect(
         if edited:
             return edited
     found = best_sentences(question, passages, kind, similarity)
+    if found and similarity is not None and kind not in ("thing", "yesno"):
+        found += aligned(question, passages, kind, found[0], {f.passage.doc_id for f in found}, similarity)
     if len(found) < 2:
         return []
     anchor = found[0]

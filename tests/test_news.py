@@ -256,3 +256,33 @@ def test_answer_swapped_copy_is_kept_apart_and_shown_as_a_disagreement(
     assert "five hours" in out["answer"] and "three hours" in out["answer"]
     assert [c["outlet"] for c in out["conflicts"][0]["claims"]] == ["Harbour Post", "World Wire"]
     assert out["as_of"] == "2025-12-05"
+
+
+def test_llm_answer_with_one_side_gains_the_disagreement(make_assistant) -> None:  # type: ignore[no-untyped-def]
+    import re
+    from typing import Any
+
+    from scripted_llm import Reply, ScriptedLLM
+
+    prompts: list[str] = []
+
+    def respond(body: dict[str, Any]) -> Reply:
+        prompts.append(next(m["content"] for m in body["messages"] if m["role"] == "system"))
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        blocks = re.findall(r"^\[(\d+)\] from \"[^\n]*\n(`{3,})text\n(.*?)\n\2$", user, re.S | re.M)
+        n = next(num for num, _, text in blocks if "five hours" in text)
+        return Reply(f"The Geneva talks lasted five hours [{n}].")
+
+    llm = ScriptedLLM(respond)
+    bot = make_assistant(llm="openai", openai_base_url=llm.url, model="scripted", timeout=20.0, corpus_dir=NEWS)
+    bot.ingest()
+    ans = bot.answer(QUESTION)
+    assert any("disagree" in p for p in prompts)  # the prompt asks the model to show disagreements
+    assert "five hours" in ans.text and "three hours" in ans.text and "disagree" in ans.text
+    (conflict,) = ans.conflicts
+    assert {c.doc_id for c in conflict.claims} == {"herald.md", "courier.md"}
+    for claim in conflict.claims:  # every claim's [n] is in the text and quotes its own article
+        assert f"[{claim.citation}]" in ans.text
+        cited = next(c for c in ans.citations if c.n == claim.citation)
+        assert cited.doc_id == claim.doc_id
+    assert ans.as_of == "2025-06-04"
