@@ -15,12 +15,13 @@ from assistant import conflicts, extractive, provenance
 from assistant.bm25 import Bm25Index
 from assistant.citations import verify
 from assistant.condense import History, condense, needs_context
-from assistant.ingest import Progress, ingest
+from assistant.ingest import Progress, ingest, is_upload
 from assistant.neardup import NearDupIndex
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
 from assistant.store import Store
 from assistant.types import Answer, Citation, Conflict, IngestReport, Passage, Query
+from assistant.writer_lock import OnWait
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -109,13 +110,20 @@ class Assistant:
         prune: bool = False,
         progress: Progress | None = None,
         show_progress: bool | None = None,
+        wait: bool = True,
+        on_wait: OnWait | None = None,
     ) -> IngestReport:
-        """Ingest files or folders (default: the corpus folder)."""
+        """Ingest files or folders (default: the corpus folder), holding the store's writer lock.
+
+        Another writer (ingest, upload, delete) makes it wait, calling `on_wait` once with the
+        reason; with `wait=False` it raises `WriterBusy` instead.
+        """
         targets = [Path(p) for p in (paths or [self.settings.corpus_dir])]
-        return ingest(
-            targets, self.store, self.embedder, self.settings, prune=prune, progress=progress,
-            show_progress=show_progress, bm25=self.bm25, near=self.near,
-        )
+        with self.store.writer("ingest", wait=wait, on_wait=on_wait):
+            return ingest(
+                targets, self.store, self.embedder, self.settings, prune=prune, progress=progress,
+                show_progress=show_progress, bm25=self.bm25, near=self.near,
+            )
 
     def ensure_ingested(self, progress: Progress | None = None) -> IngestReport | None:
         """Ingest the corpus folder when the store is empty."""
@@ -125,13 +133,31 @@ class Assistant:
             return None
         return self.ingest(progress=progress, show_progress=False if progress else None)
 
-    def rebuild(self) -> None:
-        """Drop the collections (e.g. after changing the embedding model)."""
+    def rebuild(self, *, wait: bool = True, on_wait: OnWait | None = None) -> None:
+        """Drop the collections (e.g. after changing the embedding model), holding the writer lock."""
         from assistant.embed import embeddings_name
 
-        self.store.drop()
-        self.store.open(embeddings_name(self.embedder))
-        self.retriever = Retriever(self.store, self.embedder, self.bm25)
+        with self.store.writer("rebuild", wait=wait, on_wait=on_wait):
+            self.store.drop()
+            self.store.open(embeddings_name(self.embedder))
+            self.retriever = Retriever(self.store, self.embedder, self.bm25)
+
+    def delete_upload(self, doc_id: str, *, wait: bool = True, on_wait: OnWait | None = None) -> bool:
+        """Delete an uploaded document: its record, chunks, BM25 rows and file; False if there is none.
+
+        Corpus documents are refused (ValueError): they are removed by deleting the file and
+        running `assistant ingest --prune`.
+        """
+        with self.store.writer("delete", wait=wait, on_wait=on_wait):
+            record = self.store.records(fresh=True).get(doc_id)
+            if record is None:
+                return False
+            if not is_upload(record, self.settings):
+                raise ValueError(f"{doc_id!r} is not an upload; only uploaded documents can be deleted here")
+            self.store.remove_doc(doc_id)
+            Path(record.source).unlink(missing_ok=True)
+        self.retriever.sync()  # its BM25 rows are dead from now on; compaction drops them
+        return True
 
     # -- search and LangChain --------------------------------------------------------------------
 
@@ -167,14 +193,19 @@ class Assistant:
         """Cosine similarity of the question to each sentence (sentence vectors are cached)."""
         import numpy as np
 
-        missing = [s for s in dict.fromkeys(sentences) if s not in self._sentence_vectors]
+        cache = self._sentence_vectors  # shared by concurrent questions: never assume an entry survives
+        vectors = {s: v for s in dict.fromkeys(sentences) if (v := cache.get(s)) is not None}
+        missing = [s for s in dict.fromkeys(sentences) if s not in vectors]
         if missing:
             for text, vector in zip(missing, self.embedder.embed_documents(missing)):
-                self._sentence_vectors[text] = np.asarray(vector, dtype=np.float32)
-            while len(self._sentence_vectors) > 50_000:
-                self._sentence_vectors.pop(next(iter(self._sentence_vectors)))
+                vectors[text] = cache[text] = np.asarray(vector, dtype=np.float32)
+            while len(cache) > 50_000:
+                try:
+                    cache.pop(next(iter(cache)), None)
+                except (RuntimeError, StopIteration):
+                    break
         q = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
-        return [float(self._sentence_vectors[s] @ q) for s in sentences]
+        return [float(vectors[s] @ q) for s in sentences]
 
     @property
     def llm(self) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--prune", action="store_true", help="remove documents whose files vanished from the folders")
     p.add_argument("--rebuild", action="store_true", help="drop the collection first (e.g. after changing the embedding model)")
     p.add_argument("--json", action="store_true", help="print a JSON report instead of a summary")
+    p.add_argument("--no-wait", action="store_true",
+                   help="exit with code 3 instead of waiting when another ingest, upload or delete is writing the store")
 
     p = sub.add_parser(
         "ask",
@@ -67,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    p.add_argument("--allow-anonymous", action="store_true",
+                   help="serve a non-loopback --host without ASSISTANT_AUTH (anyone who reaches it can ask and upload)")
 
     p = sub.add_parser(
         "eval",
@@ -115,9 +120,13 @@ def _print_answer(ans: object) -> None:
 
 
 def _interrupted(bot: Any, before: dict[str, str] | None) -> str:
-    """The one line printed on Ctrl-C: how many documents this run committed (they are kept)."""
+    """The one line printed on Ctrl-C: how many documents this run committed (they are kept).
+
+    `before` is None when the run was stopped before it held the writer lock: it committed nothing.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this line short
     if bot is None or before is None:
-        return "Interrupted."
+        return "Interrupted: 0 documents committed; run the same command again to continue."
     try:
         now = {doc_id: r.content_hash for doc_id, r in bot.store.records().items()}
     except Exception:  # noqa: BLE001 - the count is a courtesy; the store stays consistent either way
@@ -139,10 +148,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _waiting(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)  # noqa: T201
+
+
 def _main(argv: Sequence[str] | None) -> int:
     from assistant.answer import Assistant, QuestionError
     from assistant.settings import Settings, SettingsError
     from assistant.store import StoreError
+    from assistant.writer_lock import WriterBusy
 
     args = _parser().parse_args(argv)
     level = logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING
@@ -152,6 +166,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     bot: Assistant | None = None
     before: dict[str, str] | None = None
+    if args.command == "ingest":
+        # Ctrl-C must stop an ingest even when started with SIGINT ignored (e.g. `cmd &` from a script)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         settings = Settings.from_env()
         if args.command == "ask":
@@ -161,17 +178,19 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "chat":
             from assistant.web import serve
 
-            return serve(settings, host=args.host, port=args.port, open_browser=not args.no_browser)
+            return serve(settings, host=args.host, port=args.port, open_browser=not args.no_browser,
+                         allow_anonymous=args.allow_anonymous)
         if args.command == "eval":
             from assistant.evals import run_cli
 
             return run_cli(args, settings)
         bot = Assistant(settings)
         if args.command == "ingest":
-            if args.rebuild:
-                bot.rebuild()
-            before = {doc_id: r.content_hash for doc_id, r in bot.store.records().items()}
-            report = bot.ingest(args.paths or None, prune=args.prune)
+            with bot.store.writer("ingest", wait=not args.no_wait, on_wait=_waiting):
+                if args.rebuild:
+                    bot.rebuild()
+                before = {doc_id: r.content_hash for doc_id, r in bot.store.records().items()}
+                report = bot.ingest(args.paths or None, prune=args.prune)
             if args.json:
                 print(json.dumps(report.to_dict(), indent=2))  # noqa: T201
             else:
@@ -215,6 +234,9 @@ def _main(argv: Sequence[str] | None) -> int:
             else:
                 _print_answer(ans)
             return 0
+    except WriterBusy as exc:
+        print(str(exc), file=sys.stderr)  # noqa: T201
+        return 3
     except (SettingsError, StoreError, QuestionError) as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201
         return 2
@@ -223,6 +245,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"error: {exc.strerror or exc}{where}; check ASSISTANT_DATA_DIR and file permissions", file=sys.stderr)  # noqa: T201
         return 2
     except KeyboardInterrupt:
-        print(_interrupted(bot, before), file=sys.stderr)  # noqa: T201
+        if args.command != "ingest":
+            print("Interrupted.", file=sys.stderr)  # noqa: T201
+        else:
+            print(_interrupted(bot, before), file=sys.stderr)  # noqa: T201
         return 130
     return 2

@@ -85,8 +85,11 @@ class LocalEmbeddings(Embeddings):
         """Embed one query (recent queries are cached: retrieval and answer ranking embed the same question)."""
         vector = self._queries.pop(text, None) or self._embed_batch([text or " "])[0]
         self._queries[text] = vector
-        if len(self._queries) > 256:
-            self._queries.pop(next(iter(self._queries)))
+        while len(self._queries) > 256:  # several threads ask at once: evict without assuming a key is still there
+            try:
+                self._queries.pop(next(iter(self._queries)), None)
+            except (RuntimeError, StopIteration):
+                break
         return list(vector)
 
 

@@ -29,6 +29,20 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 CHUNKER_VERSION = "sent-v2"  # v2: chunks carry outlet and date (yyyymmdd) metadata for filters
 BM25_ROWS = 20_000  # committed chunks are added to the BM25 index in segments of about this many
+UPLOADS = "uploads/"  # id prefix of documents uploaded through the web chat: never a corpus document's id
+
+
+def upload_id(path: Path, settings: Settings) -> str | None:
+    """`uploads/<name>` for a file kept in the uploads folder, else None (a corpus file)."""
+    try:
+        return UPLOADS + path.resolve().relative_to(settings.uploads_dir.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def is_upload(record: DocRecord, settings: Settings) -> bool:
+    """Whether a stored document came from the web chat's uploads (prune never removes those)."""
+    return record.doc_id.startswith(UPLOADS) and upload_id(Path(record.source), settings) == record.doc_id
 
 
 def chunker_id(settings: Settings) -> str:
@@ -182,6 +196,9 @@ def _load_one(path: Path, root: Path, records: dict[str, DocRecord], settings: S
         return path, None, None  # folders may hold other files; only named files are reported
     try:
         doc = load_file(path, root, max_bytes=settings.max_file_bytes)
+        uploaded = upload_id(path, settings)
+        if uploaded is not None:
+            doc = dataclasses.replace(doc, doc_id=uploaded)
     except LoadError as exc:
         return path, str(exc), None
     except OSError as exc:
@@ -281,7 +298,8 @@ def ingest(
             twin = by_hash.get(doc.content_hash)
             if twin is not None and twin != doc.doc_id:
                 twin_record = records.get(twin)
-                if twin in seen or (twin_record is not None and Path(twin_record.source).exists()):
+                other_namespace = twin.startswith(UPLOADS) != doc.doc_id.startswith(UPLOADS)
+                if twin in seen or other_namespace or (twin_record is not None and Path(twin_record.source).exists()):
                     report.skipped.append({"path": str(path), "reason": f"duplicate of already ingested '{twin}'"})
                     bar.update(1)
                     continue
@@ -325,6 +343,8 @@ def ingest(
         folders = [p.resolve() for p in paths if p.is_dir()]
         for record in list(store.records().values()):
             source = Path(record.source).resolve()
+            if is_upload(record, settings):
+                continue  # uploads are removed from the Library tab, never by a prune
             if record.doc_id not in seen and any(source.is_relative_to(f) for f in folders):
                 remove_document(store, record.doc_id, embedder, settings)
                 report.removed += 1

@@ -77,6 +77,7 @@ class Settings:
     local_passages: int = 4  # passages the local model reads (best first); fewer = faster prompts
     answer_format: Literal["text", "json"] = "text"  # how the LLM writes its draft (json: schema with quotes)
     judge: JudgeChoice = "auto"  # support judge of the verifier: auto = the LLM judge when an LLM backend is set
+    auth: str | None = field(default=None, repr=False)  # ASSISTANT_AUTH: "user:password" logins for the web chat
 
     def __post_init__(self) -> None:
         if not 32 <= self.chunk_tokens <= 2000:
@@ -126,6 +127,23 @@ class Settings:
             )
         if self.top_k < 1 or self.top_k > 50:
             raise SettingsError("top_k must be between 1 and 50 (ASSISTANT_TOP_K).")
+        self.logins  # noqa: B018 - a malformed ASSISTANT_AUTH fails here, naming the variable (never its value)
+
+    @property
+    def logins(self) -> list[tuple[str, str]] | None:
+        """Web-chat logins from ASSISTANT_AUTH ("user:password", several separated by commas), or None."""
+        raw = (self.auth or "").strip()
+        if not raw:
+            return None
+        pairs = []
+        for item in raw.split(","):
+            user, sep, password = item.strip().partition(":")
+            if not (sep and user and password):
+                raise SettingsError(
+                    "ASSISTANT_AUTH must be 'user:password' pairs separated by commas, e.g. 'ana:s3cret'."
+                )
+            pairs.append((user, password))
+        return pairs
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -162,6 +180,7 @@ class Settings:
             "local_passages": _env_int(env, "ASSISTANT_LOCAL_PASSAGES", 4, 1, 50),
             "answer_format": (env.get("ASSISTANT_ANSWER_FORMAT") or "text").strip().lower(),
             "judge": (env.get("ASSISTANT_JUDGE") or "auto").strip().lower(),
+            "auth": env.get("ASSISTANT_AUTH") or None,
         }
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

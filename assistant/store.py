@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from urllib.parse import urlparse
 
 from assistant.settings import Settings
 from assistant.types import Chunk
+from assistant.writer_lock import FileLock, Lease, OnWait
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -88,10 +91,17 @@ class Store:
         else:
             settings.chroma_path.mkdir(parents=True, exist_ok=True)
             self._client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        self._chroma_settings = chroma_settings
         self._chunks: Any = None
         self._docs: Any = None
+        self._model: str | None = None
         self._records: dict[str, DocRecord] | None = None
         self._records_revision: str | None = None
+        self._seen_revision: str | None = None  # the last revision this process read or wrote
+        self._reopen_lock = threading.Lock()
+        self._writer_lock: FileLock | Lease = (
+            Lease(_LeaseRecord(self)) if settings.chroma_url else FileLock(settings.data_dir / "writer.lock")
+        )
 
     def _unreachable(self, exc: BaseException) -> str:
         url = urlparse(self.settings.chroma_url or "")
@@ -137,6 +147,38 @@ class Store:
             )
         self._chunks = chunks
         self._docs = self._call(self._client.get_or_create_collection, f"{name}-docs", embedding_function=None)
+        self._model = embedding_model
+
+    def _reopen(self) -> None:
+        """A fresh embedded client: another process wrote the folder, and Chroma's in-memory index is stale.
+
+        Chroma caches one client system per folder; dropping the cache entry (not stopping it: other
+        threads may be mid-query on the old one) makes the next client read the folder again.
+        """
+        import chromadb
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        ident = getattr(self._client, "_identifier", None)
+        with SharedSystemClient._refcount_lock:
+            SharedSystemClient._identifier_to_system.pop(ident or "", None)
+            SharedSystemClient._identifier_to_refcount.pop(ident or "", None)
+        self._client = chromadb.PersistentClient(path=str(self.settings.chroma_path), settings=self._chroma_settings)
+        if self._model is not None:
+            self.open(self._model)
+        self._records = None
+
+    # -- one writer at a time --------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self, what: str = "ingest", *, wait: bool = True, on_wait: OnWait | None = None) -> Iterator[None]:
+        """Hold the store's cross-process writer lock for the block (re-entrant within a thread).
+
+        A second writer waits (calling `on_wait` with "waiting for another ingest (pid N) to
+        finish…") or, with `wait=False`, gets `WriterBusy`. Readers never take it.
+        """
+        with self._writer_lock.hold(what, wait=wait, on_wait=on_wait):
+            self.revision()  # catch up with what the previous writer committed (reopens a stale folder client)
+            yield
 
     @property
     def chunks(self) -> Any:
@@ -167,12 +209,37 @@ class Store:
     # -- revision: changes whenever a document is committed or removed ---------------------------
 
     def revision(self) -> str:
-        """An opaque token that changes on every commit; used to refresh caches."""
-        col = self._call(self._client.get_collection, f"{self.settings.collection}-docs")  # fresh: other processes commit too
-        return str((col.metadata or {}).get("revision", "0"))
+        """An opaque token that changes on every commit; used to refresh caches.
+
+        When another process changed it (or rebuilt the collections), the embedded client is
+        reopened first, so this process reads what that writer committed.
+        """
+        name = f"{self.settings.collection}-docs"
+        try:
+            col = self._call(self._client.get_collection, name)  # fresh: other processes commit too
+        except StoreError:
+            raise
+        except Exception:  # dropped by another process's --rebuild: open (create) them again
+            if self._model is None:
+                raise
+            with self._reopen_lock:
+                self._reopen() if not self.settings.chroma_url else self.open(self._model)
+            col = self._call(self._client.get_collection, name)
+        rev = str((col.metadata or {}).get("revision", "0"))
+        if self._seen_revision is not None and rev != self._seen_revision and self._model is not None:
+            with self._reopen_lock:
+                if rev != self._seen_revision:
+                    if not self.settings.chroma_url:
+                        self._reopen()
+                    elif self._docs is not None and col.id != self._docs.id:
+                        self.open(self._model)
+        self._seen_revision = rev
+        return rev
 
     def _bump(self) -> None:
-        self._call(self.docs.modify, metadata={"revision": uuid.uuid4().hex})
+        rev = uuid.uuid4().hex
+        self._call(self.docs.modify, metadata={"revision": rev})
+        self._seen_revision = rev
         self._records = None
 
     # -- writes ------------------------------------------------------------------------------
@@ -366,6 +433,29 @@ class Store:
             _stored(cid, text, meta, dist)
             for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
         ]
+
+
+class _LeaseRecord:
+    """The writer lease of a Chroma server store: one record in the `<collection>-lock` collection."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _col(self) -> Any:
+        return self.store._call(self.store._client.get_or_create_collection, f"{self.store.settings.collection}-lock",
+                                embedding_function=None)
+
+    def read(self) -> dict[str, str] | None:
+        got = self.store._call(self._col().get, ids=["writer"], include=["metadatas"])
+        metas = got["metadatas"] or []
+        return {k: str(v) for k, v in metas[0].items()} if metas and metas[0] else None
+
+    def write(self, lease: dict[str, str]) -> None:
+        self.store._call(self._col().upsert, ids=["writer"], embeddings=[[1.0]], metadatas=[lease])
+
+    def clear(self, token: str) -> None:
+        if (self.read() or {}).get("token") == token:
+            self.store._call(self._col().delete, ids=["writer"])
 
 
 def _stored(cid: str, text: Any, meta: Any, distance: float = 0.0) -> StoredChunk:

@@ -7,9 +7,10 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no calls home
 
 import html
+import ipaddress
 import json
+import logging
 import re
-import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ import gradio as gr
 
 from assistant.answer import Assistant, QuestionError
 from assistant.dates import human_date
+from assistant.ingest import UPLOADS
 from assistant.load import SUPPORTED, LoadError, check_file
 from assistant.provenance import as_of_line
 from assistant.settings import Settings, SettingsError
@@ -59,6 +61,8 @@ document.addEventListener('toggle', (ev) => {
 </script>"""
 SHOW_CITE_JS = "() => { setTimeout(() => window.assistantShowCite && window.assistantShowCite(), 50); }"
 MAX_ARTICLE_CHARS = 200_000
+QUESTION_WORKERS = 4  # questions answered at once (the answer path is thread-safe)
+log = logging.getLogger(__name__)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~$])")
 _MARKER = re.compile(r"\\\[(\d+)\\\]")
 
@@ -205,31 +209,50 @@ def safe_filename(name: str) -> str:
     return f"{stem}{suffix}"
 
 
-def save_upload(assistant: Assistant, path: Path, progress: Any = None) -> str:
-    """Store an uploaded file under uploads_dir and ingest it; returns a status line, raises LoadError."""
+def save_upload(assistant: Assistant, path: Path, progress: Any = None, *, replace: bool = False) -> str:
+    """Keep an uploaded file under uploads_dir and ingest it as `uploads/<name>`; returns a status line.
+
+    An upload never replaces a corpus document (its id is in the `uploads/` namespace). When an
+    upload of that name exists with other content, `replace=True` replaces it; otherwise both are
+    kept, the new one under a numbered name. Raises LoadError for a bad file (nothing is kept).
+    """
     settings = assistant.settings
     name = safe_filename(path.name)
     suffix = Path(name).suffix
     check_file(suffix, path.stat().st_size, settings.max_file_bytes)
-    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-    target, i = settings.uploads_dir / name, 1
     data = path.read_bytes()
-    while target.exists() and target.read_bytes() != data:
-        target, i = settings.uploads_dir / f"{Path(name).stem}-{i}{suffix}", i + 1
-    existed = target.exists()
-    shutil.copyfile(path, target)
-    try:
-        report = assistant.ingest([target], progress=progress, show_progress=False)
-    except Exception:
-        if not existed:
-            target.unlink(missing_ok=True)
-        raise
-    if report.skipped:
-        if not existed:
-            target.unlink(missing_ok=True)
-        raise LoadError(report.skipped[0]["reason"])
-    verb = "added" if report.added else "updated" if report.updated else "already in the library"
-    return f"{name}: {verb}; it can be asked about now."
+    with assistant.store.writer("upload"):  # one writer at a time: ingests, uploads and deletes queue here
+        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        target, i = settings.uploads_dir / name, 1
+        while not replace and target.exists() and target.read_bytes() != data:
+            target, i = settings.uploads_dir / f"{Path(name).stem}-{i}{suffix}", i + 1
+        old = target.read_bytes() if target.exists() else None
+        target.write_bytes(data)
+
+        def undo() -> None:
+            if old is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.write_bytes(old)
+
+        try:
+            report = assistant.ingest([target], progress=progress, show_progress=False)
+        except BaseException:
+            undo()
+            raise
+        if report.skipped:
+            undo()
+            raise LoadError(report.skipped[0]["reason"])
+    verb = "added" if report.added else "replaced" if report.updated else "already in the library"
+    kept = f" (an upload named {name} exists; kept both)" if target.name != name else ""
+    return f"{target.name}: {verb}{kept}; it can be asked about now."
+
+
+def upload_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    """(label, doc_id) of the uploaded documents, for the Library tab's delete control."""
+    rows = [(f"{r.title} ({Path(r.source).name})", r.doc_id) for r in assistant.store.records().values()
+            if r.doc_id.startswith(UPLOADS)]
+    return sorted(rows, key=lambda t: t[0].lower())[:LIST_LIMIT]
 
 
 def _history(turns: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -258,7 +281,10 @@ def _parse_history(history: Any) -> list[tuple[str, str]]:
 def create_app(assistant: Assistant) -> gr.Blocks:
     """Build the web chat over an Assistant (does not serve it; see `launch`)."""
     settings = assistant.settings
-    lock: dict[str, Any] = {"concurrency_id": "assistant", "concurrency_limit": 1}
+    # Questions are answered QUESTION_WORKERS at a time; uploads and deletes queue on their own, one at a
+    # time, so a long upload never holds up a question (and a question never holds up an upload).
+    questions: dict[str, Any] = {"concurrency_id": "questions", "concurrency_limit": QUESTION_WORKERS}
+    writes: dict[str, Any] = {"concurrency_id": "writes", "concurrency_limit": 1}
 
     def respond(message: str, chat: list[dict[str, Any]], turns: list[dict[str, Any]], top_k: int,
                 doc_ids: list[str] | None, outlets: list[str] | None = None, since: str = "",
@@ -307,16 +333,29 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         turn = int(evt.index if isinstance(evt.index, int) else evt.index[0]) // 2
         return render_sources(assistant, turns[turn], turn) if 0 <= turn < len(turns) else gr.skip()
 
-    def upload(file: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
-        """Save and ingest one uploaded article."""
+    def upload(file: str | None, replace: bool = False, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        """Save and ingest one uploaded article (replace: replace an upload of the same name)."""
         if not file:
-            return "Choose a file first.", gr.skip(), gr.skip(), gr.skip(), None, gr.skip()
+            return "Choose a file first.", gr.skip(), gr.skip(), gr.skip(), None, gr.skip(), gr.skip()
         try:
-            status = save_upload(assistant, Path(file), lambda d, t, n: progress((d, max(t, 1)), desc=f"ingesting {n}"))
+            status = save_upload(assistant, Path(file), lambda d, t, n: progress((d, max(t, 1)), desc=f"ingesting {n}"),
+                                 replace=bool(replace))
         except LoadError as exc:
-            return f"Not added: {exc}", gr.skip(), gr.skip(), gr.skip(), None, gr.skip()
+            return f"Not added: {exc}", gr.skip(), gr.skip(), gr.skip(), None, gr.skip(), gr.skip()
         return (status, library_label(assistant), library_rows(assistant), gr.update(choices=doc_choices(assistant)), None,
-                gr.update(choices=outlet_choices(assistant)))
+                gr.update(choices=outlet_choices(assistant)), gr.update(choices=upload_choices(assistant), value=None))
+
+    def delete(doc_id: str | None) -> tuple[Any, ...]:
+        """Delete one uploaded document (record, chunks, BM25 rows and file)."""
+        if not doc_id:
+            return "Choose an uploaded article to delete.", gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        try:
+            gone = assistant.delete_upload(str(doc_id))
+        except ValueError as exc:
+            return f"Not deleted: {exc}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        status = f"Deleted {doc_id}." if gone else f"{doc_id} is not in the library."
+        return (status, library_label(assistant), library_rows(assistant), gr.update(choices=doc_choices(assistant)),
+                gr.update(choices=upload_choices(assistant), value=None))
 
     def ask(question: str, history: list[Any] | str | None = None, doc_ids: list[str] | None = None,
             sources: list[str] | None = None, since: str | None = None, until: str | None = None) -> dict[str, Any]:
@@ -325,7 +364,8 @@ def create_app(assistant: Assistant) -> gr.Blocks:
             return assistant.answer(question, _parse_history(history), doc_ids=doc_ids or None, sources=sources or None,
                                     since=since or None, until=until or None).to_dict()
         except (QuestionError, StoreError, ValueError) as exc:
-            raise gr.Error(str(exc)) from None
+            log.info("/ask refused: %s", exc)  # one line, no traceback: the caller gets the message
+            raise gr.Error(str(exc), print_exception=False) from None
 
     described = settings.describe()
     with gr.Blocks(title="Article assistant", analytics_enabled=False) as app:
@@ -353,7 +393,13 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                                      column_widths=["34%", "14%", "10%", "18%", "8%", "16%"])
                 upload_file = gr.File(label="Add an article (" + ", ".join(SUPPORTED) + ")", file_types=list(SUPPORTED),
                                       type="filepath", elem_id="upload")
+                replace_box = gr.Checkbox(False, label="Replace an upload with the same name (otherwise both are kept)",
+                                          elem_id="upload-replace")
                 upload_status = gr.Markdown(elem_id="upload-status")
+                with gr.Row():
+                    delete_choice = gr.Dropdown(upload_choices(assistant), label="Uploaded article", value=None,
+                                                elem_id="delete-choice", scale=3)
+                    delete_btn = gr.Button("Delete upload", variant="stop", elem_id="delete-upload", scale=1)
             with gr.Tab("Settings"):
                 gr.Markdown("\n".join(f"- **{k}**: `{v}`" for k, v in described.items()), elem_id="backend")
                 top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to retrieve (top-k)")
@@ -366,45 +412,69 @@ def create_app(assistant: Assistant) -> gr.Blocks:
 
         chat_outputs = [chatbot, turns, sources, box]
         filters = [top_k, docs, outlets, since, until]
-        box.submit(respond, [box, chatbot, turns, *filters], chat_outputs, api_name="chat", **lock).then(
+        box.submit(respond, [box, chatbot, turns, *filters], chat_outputs, api_name="chat", **questions).then(
             None, js=SHOW_CITE_JS, api_visibility="private")
-        regen_btn.click(regenerate, [chatbot, turns, *filters], chat_outputs, api_name="regenerate", **lock)
+        regen_btn.click(regenerate, [chatbot, turns, *filters], chat_outputs, api_name="regenerate", **questions)
         clear_btn.click(lambda: ([], [], render_sources(assistant, None, 0), ""), None, chat_outputs,
                         api_visibility="private")
         chatbot.select(select, [turns], sources, api_visibility="private").then(None, js=SHOW_CITE_JS, api_visibility="private")
-        upload_file.upload(upload, [upload_file], [upload_status, size, table, docs, upload_file, outlets],
-                           api_name="upload", **lock)
-        gr.api(ask, api_name="ask", **lock)
+        upload_file.upload(upload, [upload_file, replace_box],
+                           [upload_status, size, table, docs, upload_file, outlets, delete_choice], api_name="upload", **writes)
+        delete_btn.click(delete, [delete_choice], [upload_status, size, table, docs, delete_choice], api_name="delete",
+                         **writes)
+        gr.api(ask, api_name="ask", **questions)
+    app.max_upload_bytes = settings.max_file_bytes  # type: ignore[attr-defined]  # read by launch()
     return app
 
 
 def auth_from_env(env: dict[str, str] | None = None) -> list[tuple[str, str]] | None:
-    """Logins from ASSISTANT_AUTH ("user:password", several separated by commas), or None."""
-    raw = (os.environ if env is None else env).get("ASSISTANT_AUTH", "").strip()
-    if not raw:
-        return None
-    pairs = []
-    for item in raw.split(","):
-        user, sep, password = item.strip().partition(":")
-        if not (sep and user and password):
-            raise SettingsError("ASSISTANT_AUTH must be 'user:password' pairs separated by commas, e.g. 'ana:s3cret'.")
-        pairs.append((user, password))
-    return pairs
+    """Logins from ASSISTANT_AUTH, read through Settings ("user:password", several separated by commas), or None."""
+    return Settings.from_env(env).logins
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, auth: list[tuple[str, str]] | None, allow_anonymous: bool) -> None:
+    """Refuse to serve a non-loopback address without logins unless anonymous access is asked for."""
+    if not is_loopback(host) and not auth and not allow_anonymous:
+        raise SettingsError(
+            f"refusing to serve on {host} without a login: anyone who can reach it could read the library, "
+            "ask questions and upload files. Set ASSISTANT_AUTH='user:password' to require a login, "
+            "or pass --allow-anonymous to serve it open on purpose."
+        )
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, auth: list[tuple[str, str]] | None = None,
-           open_browser: bool = False) -> gr.Blocks:
-    """Serve a built app (no share link, local fonts, optional login); returns once it is serving."""
+           open_browser: bool = False, max_file_size: int | None = None) -> gr.Blocks:
+    """Serve a built app (no share link, local fonts, optional login); returns once it is serving.
+
+    `max_file_size` (bytes, default: the app's Settings.max_file_bytes) makes Gradio refuse a larger
+    upload while it is received, before anything is stored.
+    """
+    limit = max_file_size if max_file_size is not None else getattr(app, "max_upload_bytes", None)
     app.queue(default_concurrency_limit=1)
     app.launch(server_name=host, server_port=port, share=False, inbrowser=open_browser, auth=auth,
                auth_message="Log in with a user from ASSISTANT_AUTH." if auth else None, theme=THEME, css=CSS, head=HEAD,
-               footer_links=["api"], prevent_thread_lock=True, show_error=True, quiet=True)
+               footer_links=["api"], prevent_thread_lock=True, show_error=True, quiet=True, max_file_size=limit)
     return app
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_browser: bool = True) -> int:
-    """Build the Assistant, ingest corpus/ on first start (with progress), and serve the chat until stopped."""
-    auth = auth_from_env()
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_browser: bool = True, *,
+          allow_anonymous: bool = False) -> int:
+    """Build the Assistant, ingest corpus/ on first start (with progress), and serve the chat until stopped.
+
+    A non-loopback `host` needs ASSISTANT_AUTH or `allow_anonymous` (SettingsError otherwise).
+    """
+    auth = settings.logins
+    check_exposure(host, auth, allow_anonymous)
     assistant = Assistant(settings)
 
     def show(done: int, total: int, name: str) -> None:

@@ -77,7 +77,7 @@ def test_ask_endpoint_doc_filter(server: Server) -> None:
 
 def test_api_names_are_explicit(server: Server) -> None:
     info = server.client().view_api(print_info=False, return_format="dict")
-    assert set(info["named_endpoints"]) == {"/ask", "/chat", "/regenerate", "/upload"}
+    assert set(info["named_endpoints"]) == {"/ask", "/chat", "/delete", "/regenerate", "/upload"}
     assert not info["unnamed_endpoints"]
 
 
@@ -93,10 +93,10 @@ def test_bad_uploads_leave_the_library_unchanged(server: Server, tmp_path: Path)
     (tmp_path / "fake.txt").write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 64)
     client = server.client()
     for name in ("empty.md", "blank.txt", "fake.txt"):
-        status = client.predict(handle_file(str(tmp_path / name)), api_name="/upload")[0]
+        status = client.predict(handle_file(str(tmp_path / name)), False, api_name="/upload")[0]
         assert status.startswith("Not added:"), (name, status)
     with pytest.raises(Exception, match="(?i)invalid file type"):
-        client.predict(handle_file(str(tmp_path / "tool.exe")), api_name="/upload")
+        client.predict(handle_file(str(tmp_path / "tool.exe")), False, api_name="/upload")
     assert server.assistant.store.records() == before
     assert (sorted(uploads.iterdir()) if uploads.exists() else []) == files_before
 
@@ -111,7 +111,7 @@ def test_upload_is_answerable_at_once(server: Server, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     client = server.client()
-    status, size, table, *_ = client.predict(handle_file(str(article)), api_name="/upload")
+    status, size, table, *_ = client.predict(handle_file(str(article)), False, api_name="/upload")
     assert "added" in status, status
     assert size.startswith("2 articles in the library"), size
     saved = server.assistant.settings.uploads_dir / "evil-name.md"
@@ -119,7 +119,55 @@ def test_upload_is_answerable_at_once(server: Server, tmp_path: Path) -> None:
     assert any(row[0] == "Lake Vostok Ferry" for row in table["data"])
     result = client.predict("How many passengers did the Lake Vostok ferry carry?", api_name="/ask")
     assert "4,812" in result["answer"]
-    assert any(c["doc_id"] == "evil-name.md" and c["quote"] in saved.read_text() for c in result["citations"])
+    assert any(c["doc_id"] == "uploads/evil-name.md" and c["quote"] in saved.read_text() for c in result["citations"])
+
+
+def test_upload_named_like_a_corpus_article_leaves_it_untouched(server: Server, tmp_path: Path) -> None:
+    """Uploads live under `uploads/`: a namesake of a corpus article is a new document, never a replacement."""
+    from gradio_client import handle_file
+
+    store = server.assistant.store
+    seed_id = SEED.name
+    before = store.records()[seed_id]
+    seed_chunks = sorted(c.chunk_id for c in store.chunks_of([seed_id]))
+    namesake = tmp_path / SEED.name
+    namesake.write_text("---\ntitle: Harbour Notice\n---\n\nThe harbour of Vik closes for dredging on 3 May, the port "
+                        "authority said in a notice to 61 fishing crews.\n", encoding="utf-8")
+    client = server.client()
+    status = client.predict(handle_file(str(namesake)), False, api_name="/upload")[0]
+    assert status.startswith(f"{SEED.name}: added"), status
+    records = store.records()
+    assert records[seed_id] == before and records[f"uploads/{SEED.name}"].title == "Harbour Notice"
+    assert sorted(c.chunk_id for c in store.chunks_of([seed_id])) == seed_chunks
+    got = client.predict("What did the Kremlin aide Yuri Ushakov say?", api_name="/ask")
+    assert got["passages"] and {p["doc_id"] for p in got["passages"][:3]} == {seed_id}, got["passages"][:3]
+
+    # the same name again with other content: both kept (API default), or replaced with replace=True
+    namesake.write_text("---\ntitle: Harbour Notice\n---\n\nThe harbour of Vik reopens on 9 June after dredging, the "
+                        "port authority told 61 fishing crews.\n", encoding="utf-8")
+    status = client.predict(handle_file(str(namesake)), False, api_name="/upload")[0]
+    stem = SEED.name.removesuffix(".md")
+    assert status.startswith(f"{stem}-1.md: added") and "kept both" in status, status
+    namesake.write_text("---\ntitle: Harbour Notice\n---\n\nThe harbour of Vik stays closed until July, the port "
+                        "authority told 61 fishing crews.\n", encoding="utf-8")
+    status = client.predict(handle_file(str(namesake)), True, api_name="/upload")[0]
+    assert status.startswith(f"{SEED.name}: replaced"), status
+    records = store.records()
+    assert records[seed_id] == before and f"uploads/{stem}-1.md" in records
+    assert "July" in (store.doc_text(f"uploads/{SEED.name}") or "")
+
+    # deleting the uploads removes them (record, chunks, file) and leaves the corpus article alone
+    for doc_id in (f"uploads/{SEED.name}", f"uploads/{stem}-1.md"):
+        status = client.predict(doc_id, api_name="/delete")[0]
+        assert status == f"Deleted {doc_id}.", status
+        assert doc_id not in store.records() and not list(store.chunks_of([doc_id]))
+    assert not (server.assistant.settings.uploads_dir / SEED.name).exists()
+    assert store.records()[seed_id] == before
+    with pytest.raises(Exception, match="not in the list of choices"):  # only uploads can be named
+        client.predict(seed_id, api_name="/delete")
+    with pytest.raises(ValueError, match="not an upload"):
+        server.assistant.delete_upload(seed_id)
+    assert store.records()[seed_id] == before
 
 
 def test_large_libraries_send_a_bounded_list_to_the_page(make_assistant, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
