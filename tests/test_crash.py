@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from benchmarks.corpus_gen import generate
 from tests.conftest import SEED
 
@@ -51,7 +53,7 @@ print(json.dumps(out))
 def env_for(data: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ASSISTANT_"))}
     env["ASSISTANT_DATA_DIR"] = str(data)
-    env["ASSISTANT_INGEST_BATCH_CHARS"] = "6000"  # commits every 2-3 articles, so kills land between commits
+    env["ASSISTANT_INGEST_BATCH_CHARS"] = "2500"  # commits about every article, so the bar counts in small steps
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -116,55 +118,108 @@ def edit(folder: Path, names: list[str]) -> None:
                         encoding="utf-8")
 
 
+class Run:
+    """One `assistant ingest` with stderr on a terminal (so it draws its progress bar), signalled at a point
+    chosen by observed progress: as soon as the bar shows at least `at` of the files done, never by a timer."""
+
+    def __init__(self, folder: Path, data: Path, *, ignore_sigint: bool = False) -> None:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # tqdm draws nothing at width 0
+        # ignore_sigint: started the way a script's `cmd &` starts it (SIGINT ignored); Ctrl-C must still work
+        preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
+        self.proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", str(folder), "--json"], cwd=data.parent,
+                                     env=env_for(data), stdout=subprocess.PIPE, stderr=slave, preexec_fn=preexec)
+        os.close(slave)
+        self.master = master
+        self.order = sorted(p.name for p in folder.iterdir())  # ingest's order (load.iter_files sorts)
+        self.total = len(self.order)
+        self.seen = b""
+
+    def done(self) -> int:
+        counts = [int(n) for n in re.findall(rb"\| *(\d+)/%d \[" % self.total, self.seen)]
+        return max(counts, default=0)
+
+    def reached(self) -> int:
+        """How far the embedding loop got: the position (1-based, sorted order) of the last file the bar named."""
+        names = re.findall(rb", ([^,\]\r\n]+)\]", self.seen)
+        return max((self.order.index(n.decode()) + 1 for n in names if n.decode() in self.order), default=0)
+
+    def signal_at(self, at: int, sig: int, deadline_s: float = 180, *, by_name: bool = False) -> float | None:
+        """Send `sig` once the bar shows >= `at` files committed (or, by_name, once it names the at-th file);
+        returns when it was sent (None: the run finished first)."""
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:  # the child closed the terminal
+                    return None
+                if not chunk:
+                    return None
+                self.seen += chunk
+                if (self.reached() if by_name else self.done()) >= at and self.done() < self.total:
+                    self.proc.send_signal(sig)
+                    return time.monotonic()
+            elif self.proc.poll() is not None:
+                return None
+        raise AssertionError(f"ingest showed no progress to {at}/{self.total} in {deadline_s} s")
+
+    def finish(self) -> tuple[int, str, float]:
+        """Wait for exit; returns (exit code, terminal output, when output last arrived)."""
+        last = time.monotonic()
+        while True:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                self.seen += chunk
+                last = time.monotonic()
+            elif self.proc.poll() is not None:
+                break
+        self.proc.communicate(timeout=60)
+        os.close(self.master)
+        return int(self.proc.returncode or 0), self.seen.decode("utf-8", "replace"), last
+
+
 def test_sigkill_at_many_points_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     folder = tmp_path / "articles"
     make_corpus(folder)
     expected = expected_state(folder)
     assert len(expected) == N_GENERATED + 2
 
-    # an uninterrupted run on its own store, and a run with nothing to do (start-up alone), to place the kills
-    t0 = time.monotonic()
-    probe = start_ingest(folder, tmp_path / "probe")
-    out, err = probe.communicate(timeout=300)
-    full = time.monotonic() - t0
-    assert probe.returncode == 0, err
-    assert json.loads(out)["added"] == len(expected)
-    t0 = time.monotonic()
-    start_ingest(folder, tmp_path / "probe").communicate(timeout=300)
-    startup = min(time.monotonic() - t0, full)
-
     data = tmp_path / "data"
     rng = random.Random(7)
-    # kill points spread over what is left of the work (stratified), in seeded random order
-    fractions = [0.1 + 0.85 * (i + rng.random()) / KILLS for i in range(KILLS)]
-    rng.shuffle(fractions)
     killed_mid_run = 0
     partial_seen = False
-    for i, fraction in enumerate(fractions):
+    for i in range(KILLS):
         if i == KILLS // 2:
             state = inspect(data)
             partial_seen = partial_seen or 0 < len(state["records"]) < len(expected)
             # change a third of the articles: later kills also hit the replace-a-document path
             edit(folder, sorted(p.name for p in folder.glob("article-*.md"))[::3])
-        left = len(expected) - len(inspect(data)["records"]) if data.exists() else len(expected)
-        work = (full - startup) * max(left, len(expected) // 3) / len(expected)
-        for _ in range(3):  # a run that finishes first is tried again with an earlier kill
-            proc = start_ingest(folder, data)
-            try:
-                proc.wait(timeout=startup * 0.8 + work * fraction)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                killed_mid_run += 1
-                break
-            finally:
-                proc.communicate(timeout=60)
-            fraction /= 2
+        # files already current are counted at once; kill within the first half of the work left, by progress
+        want = expected_state(folder)
+        records = inspect(data)["records"] if data.exists() else {}
+        current = sum(1 for d, (h, _) in want.items() if records.get(d, [None])[0] == h)
+        if current >= len(want) - 1:
+            continue  # nothing (or one document) left to interrupt
+        at = rng.randint(current + 1, current + max(1, (len(want) - current) // 2))
+        run = Run(folder, data)
+        landed = run.signal_at(at, signal.SIGKILL, by_name=i % 2 == 1)  # after a commit, or mid-group
+        if landed is not None:
+            killed_mid_run += 1
+        run.finish()
     assert killed_mid_run >= 6, f"only {killed_mid_run} kills landed while ingest was running"
 
     before = inspect(data)
     expected = expected_state(folder)
     partial_seen = partial_seen or 0 < len(before["records"]) < len(expected)
-    assert partial_seen or killed_mid_run == KILLS, "no kill left a partly ingested store"
+    assert partial_seen, "no kill left a partly ingested store"
     added = [d for d in expected if d not in before["records"]]
     updated = [d for d in expected if d in before["records"] and before["records"][d][0] != expected[d][0]]
 
@@ -195,58 +250,35 @@ def test_sigkill_at_many_points_loses_and_duplicates_nothing(tmp_path: Path) -> 
     assert any(c["doc_id"] == "notes.txt" and "212" in c["quote"] for c in answer["citations"])
 
 
-def interrupt_after_first_commit(folder: Path, data: Path) -> tuple[int | None, str]:
-    """Run ingest with stderr on a terminal (so it shows its progress bar) and send SIGINT as soon as the
-    bar shows committed documents; returns (exit code, stderr), exit code None if it finished first."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # tqdm draws nothing at width 0
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", str(folder), "--json"], cwd=data.parent,
-                            env=env_for(data), stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    total = len(list(folder.iterdir()))
-    seen = b""
-    interrupted = False
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                data_read = os.read(master, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not data_read:
-                break
-            seen += data_read
-            done = [int(n) for n in re.findall(rb"\| *(\d+)/%d \[" % total, seen)]
-            if not interrupted and done and 0 < max(done) < total:
-                proc.send_signal(signal.SIGINT)
-                interrupted = True
-        elif proc.poll() is not None:
-            break
-    proc.communicate(timeout=60)
-    os.close(master)
-    return (proc.returncode if interrupted else None), seen.decode("utf-8", "replace")
-
-
-def test_ctrl_c_stops_ingest_with_one_clear_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ignored", [False, True], ids=["terminal", "started-with-sigint-ignored"])
+def test_ctrl_c_stops_ingest_with_one_clear_line(tmp_path: Path, ignored: bool) -> None:
+    """SIGINT at an observed progress point: exit 130 within 2 s, one line, only whole documents committed."""
     folder = tmp_path / "articles"
     make_corpus(folder)
     expected = expected_state(folder)
-    for attempt in range(3):  # a very fast run may finish between its first commit and the signal
+    for attempt in range(3):  # the bar may jump past the last count we can signal at; try again on a fresh store
         data = tmp_path / f"data{attempt}"
-        code, err = interrupt_after_first_commit(folder, data)
-        if code is not None:
+        run = Run(folder, data, ignore_sigint=ignored)
+        sent = run.signal_at(random.Random(attempt).randint(1, len(expected) // 2), signal.SIGINT)
+        code, err, last_output_at = run.finish()
+        if sent is not None:
             break
-    assert code is not None, "ingest always finished before it could be interrupted"
+    assert sent is not None, "ingest always finished before it could be interrupted"
     assert code == 130, (code, err[-2000:])
+    assert last_output_at - sent < 2.0, f"the Interrupted line came {last_output_at - sent:.1f} s after Ctrl-C"
     assert "Traceback" not in err, err[-3000:]
     lines = [x.strip() for x in re.split(r"[\r\n]+", err) if x.strip()]
     assert lines[-1].startswith("Interrupted: ") and lines[-1].endswith(
         "documents committed; run the same command again to continue."), lines[-3:]
     committed = int(lines[-1].split()[1])
-    assert 0 < committed < len(expected)
+    assert 0 <= committed < len(expected)
     state = inspect(data)
     assert committed == len(state["records"])
+    ids = [c[0] for c in state["chunks"]]
+    assert len(ids) == len(set(ids))
+    for doc_id, (content_hash, _) in state["records"].items():  # whole documents only
+        assert content_hash == expected[doc_id][0]
+        assert {c[0] for c in state["chunks"] if c[1] == doc_id and c[2] == content_hash} == expected[doc_id][1]
 
     final = start_ingest(folder, data)
     out, err = final.communicate(timeout=300)
@@ -254,4 +286,3 @@ def test_ctrl_c_stops_ingest_with_one_clear_line(tmp_path: Path) -> None:
     report = json.loads(out)
     assert report["added"] == len(expected) - committed and report["unchanged"] == committed
     assert_complete(inspect(data), expected)
-
