@@ -159,14 +159,13 @@ def test_delete_an_upload_from_the_library_tab(page: Any, tmp_path: Path) -> Non
                        encoding="utf-8")
     page.get_by_role("tab", name="Library").click()
     page.locator("#upload input[type=file]").set_input_files(str(article))
-    page.wait_for_function("() => (document.querySelector('#upload-status') || {}).innerText?.includes('harbour-notice.md: added')",
-                           timeout=WAIT_MS)
+    status_has = "t => (document.querySelector('#upload-status') || {}).innerText?.includes(t)"
+    page.wait_for_function(status_has, arg="harbour-notice.md: added", timeout=WAIT_MS)
     assert "Harbour of Vik" in page.locator("#library").inner_text()
     page.locator("#delete-choice input").click()
     page.get_by_role("option", name=re.compile("Harbour of Vik")).click()
     page.click("#delete-upload")
-    page.wait_for_function("() => (document.querySelector('#upload-status') || {}).innerText?.includes('Deleted uploads/harbour-notice.md')",
-                           timeout=WAIT_MS)
+    page.wait_for_function(status_has, arg="Deleted uploads/harbour-notice.md", timeout=WAIT_MS)
     page.wait_for_function("() => !document.querySelector('#library').innerText.includes('Harbour of Vik')", timeout=WAIT_MS)
     shot(page, "library-deleted.png")
     page.get_by_role("tab", name="Chat").click()
