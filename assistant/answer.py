@@ -15,7 +15,7 @@ from assistant import conflicts, extractive, provenance
 from assistant.bm25 import Bm25Index
 from assistant.citations import verify
 from assistant.condense import History, condense, needs_context
-from assistant.ingest import Progress, ingest, is_upload
+from assistant.ingest import Progress, ingest, is_upload, remove_document
 from assistant.neardup import NearDupIndex
 from assistant.retrieve import Retriever
 from assistant.settings import Settings
@@ -154,7 +154,7 @@ class Assistant:
                 return False
             if not is_upload(record, self.settings):
                 raise ValueError(f"{doc_id!r} is not an upload; only uploaded documents can be deleted here")
-            self.store.remove_doc(doc_id)
+            remove_document(self.store, doc_id, self.embedder, self.settings)  # a syndicated copy takes its place
             Path(record.source).unlink(missing_ok=True)
         self.retriever.sync()  # its BM25 rows are dead from now on; compaction drops them
         return True

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ B = 0.75
 MAX_SEGMENTS = 8
 MAX_DEAD_SHARE = 0.25
 FORMAT = 1
+ORPHAN_AGE_S = 600.0  # unlisted segment files younger than this may belong to another process's index
 
 Version = tuple[str, str, str]  # (doc_id, content_hash, chunker)
 
@@ -139,17 +141,24 @@ class Bm25Index:
         self._segments = segments
         return segments
 
-    def _save(self) -> None:
+    def _save(self, dropped: Sequence[str] = ()) -> None:
+        """Write the manifest; delete the segments this index merged away (`dropped`) and old unlisted files."""
         if self.folder is None or self._segments is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         names = [s.name for s in self._segments]
-        tmp = self.folder / ".manifest.tmp"
+        tmp = self.folder / f".manifest-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"  # several processes share the folder
         tmp.write_text(json.dumps({"format": FORMAT, "segments": names}))
         os.replace(tmp, self.folder / "manifest.json")
-        for path in self.folder.glob("*.npz"):  # segments merged away or left by a crash
-            if path.stem not in names:
-                path.unlink(missing_ok=True)
+        # segments merged away or left by a crash; another process (the chat and an ingest share this folder) may
+        # have just written one it is about to list, so only files older than ORPHAN_AGE_S go
+        old = time.time() - ORPHAN_AGE_S
+        for path in [*self.folder.glob("seg-*.npz"), *self.folder.glob(".seg-*.tmp.npz"), *self.folder.glob(".manifest-*")]:
+            try:
+                if path.stem not in names and (path.stem in dropped or path.stat().st_mtime < old):
+                    path.unlink(missing_ok=True)
+            except OSError:
+                pass
 
     # -- updates -------------------------------------------------------------------------------
 
@@ -212,7 +221,7 @@ class Bm25Index:
         if self.folder is not None and merged.chunk_ids:
             merged.save(self.folder)
         self._segments = [merged] if merged.chunk_ids else []
-        self._save()
+        self._save(dropped=[s.name for s in segments])
         self._refresh_live()
 
     # -- queries -------------------------------------------------------------------------------
