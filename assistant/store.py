@@ -395,7 +395,8 @@ class Store:
             if not ids:
                 return
             for cid, text, meta in zip(ids, got["documents"], got["metadatas"]):
-                yield _stored(cid, text, meta)
+                if meta is not None:  # deleted by a writer between Chroma's index lookup and its record read
+                    yield _stored(cid, text, meta)
             offset += len(ids)
 
     def chunks_of(self, doc_ids: Sequence[str], batch: int = 200) -> Iterator[StoredChunk]:
@@ -405,14 +406,15 @@ class Store:
             where: dict[str, Any] = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
             got = self._call(self.chunks.get, where=where, include=["documents", "metadatas"])
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                yield _stored(cid, text, meta)
+                if meta is not None:  # deleted by a writer between Chroma's index lookup and its record read
+                    yield _stored(cid, text, meta)
 
     def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
         """Chunks by id, in the order given (missing ids are left out)."""
         if not ids:
             return []
         got = self._call(self.chunks.get, ids=list(ids), include=["documents", "metadatas"])
-        by_id = {cid: _stored(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        by_id = {cid: _stored(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"]) if m}
         return [by_id[i] for i in ids if i in by_id]
 
     def dense_search(
@@ -432,6 +434,7 @@ class Store:
         return [
             _stored(cid, text, meta, dist)
             for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+            if meta is not None  # a chunk deleted by a concurrent writer can come back without its record
         ]
 
 

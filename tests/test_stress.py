@@ -201,7 +201,7 @@ def test_three_writers_and_a_reader_leave_exactly_one_clean_ingest(tmp_path: Pat
             chat.kill()
         log.close()
 
-    assert not errors, errors[:5]
+    assert not errors, (errors[:5], (tmp_path / "chat.log").read_text()[-4000:])
     assert answered[0] >= 5, f"the reader got only {answered[0]} answers in {took:.0f} s"
     state = inspect(data / "chroma", env)
 
