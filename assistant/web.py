@@ -364,7 +364,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
             return assistant.answer(question, _parse_history(history), doc_ids=doc_ids or None, sources=sources or None,
                                     since=since or None, until=until or None).to_dict()
         except (QuestionError, StoreError, ValueError) as exc:
-            log.info("/ask refused: %s", exc)  # one line, no traceback: the caller gets the message
+            log.warning("/ask refused: %s", exc)  # one line, no traceback: the caller gets the message
             raise gr.Error(str(exc), print_exception=False) from None
 
     described = settings.describe()

@@ -132,5 +132,12 @@ def test_chat_with_allow_anonymous_serves(tmp_path: Path) -> None:
                             stderr=subprocess.STDOUT)
     try:
         assert wait_http(f"http://127.0.0.1:{port}/", 300, proc), proc.communicate(timeout=5)[0]
+        from gradio_client import Client
+
+        with pytest.raises(Exception, match="empty"):
+            Client(f"http://127.0.0.1:{port}/", verbose=False).predict("   ", api_name="/ask")
     finally:
         stop_process(proc)  # type: ignore[arg-type]
+    output = proc.communicate(timeout=30)[0].decode("utf-8", "replace")
+    assert "Traceback" not in output, output[-3000:]
+    assert sum("the question is empty" in line for line in output.splitlines()) == 1, output[-3000:]
