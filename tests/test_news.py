@@ -286,3 +286,15 @@ def test_llm_answer_with_one_side_gains_the_disagreement(make_assistant) -> None
         cited = next(c for c in ans.citations if c.n == claim.citation)
         assert cited.doc_id == claim.doc_id
     assert ans.as_of == "2025-06-04"
+
+
+def test_latest_questions_lead_with_the_newest_source() -> None:
+    from assistant.conflicts import compose
+
+    passages = [_passage("old.md", "The Geneva talks lasted five hours, officials said.", "The Herald", "2025-06-03"),
+                _passage("new.md", "The Geneva talks lasted three hours.", "The Courier", "2025-06-04")]
+    question = "What is the latest on how long the Geneva talks lasted?"
+    text, citations, conflict = compose(question, detect(question, passages))
+    assert text.startswith("The sources disagree: The most recent source, The Courier (4 June 2025), reports three hours [1]")
+    assert "earlier, The Herald (3 June 2025) reported five hours [2]" in text
+    assert [c.doc_id for c in citations] == ["new.md", "old.md"] and conflict.claims[0].date == "2025-06-04"
