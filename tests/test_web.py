@@ -277,3 +277,22 @@ def test_llm_backend_streams_a_draft_then_the_verified_answer(make_assistant) ->
     finally:
         srv.app.close()
         llm.close()
+
+
+def test_gradio_refuses_an_upload_over_the_size_limit_before_storing_it(embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from gradio_client import handle_file
+
+    from assistant import Assistant, Settings
+
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", corpus_dir=CORPUS, max_file_bytes=64 * 1024),
+                          embedder=embedder)
+    srv = start(assistant)
+    try:
+        big = tmp_path / "big.md"
+        big.write_text("# Big\n\n" + "The ferry left the harbour at dawn. " * 4000, encoding="utf-8")  # ~140 KB
+        with pytest.raises(Exception, match="(?i)size|large|exceed"):
+            srv.client().predict(handle_file(str(big)), False, api_name="/upload")
+        assert not assistant.settings.uploads_dir.exists() or not any(assistant.settings.uploads_dir.iterdir())
+        assert not assistant.store.records()
+    finally:
+        srv.app.close()
