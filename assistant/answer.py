@@ -187,7 +187,12 @@ class Assistant:
         self, question: str, passages: Sequence[Passage], context: str = ""
     ) -> tuple[str, list[Citation], bool]:
         """The extractive answer: the offline default and every fallback from the LLM path."""
-        return extractive.compose(question, passages, context=context, similarity=self.sentence_similarity)
+        out = self.offline_composed(question, passages, context)
+        return out.text, out.citations, out.refused
+
+    def offline_composed(self, question: str, passages: Sequence[Passage], context: str = "") -> extractive.Composed:
+        """The extractive answer with its notes (e.g. which part of a question the sources do not cover)."""
+        return extractive.answer(question, passages, context=context, similarity=self.sentence_similarity)
 
     def sentence_similarity(self, question: str, sentences: Sequence[str]) -> list[float]:
         """Cosine similarity of the question to each sentence (sentence vectors are cached)."""
@@ -302,8 +307,9 @@ class Assistant:
 
     def offline_result(self, query: Query, passages: Sequence[Passage]) -> Answer:
         """The offline answer to a prepared query."""
-        text, citations, refused = self.offline_answer(query.offline_question, passages, query.context)
-        return Answer(query.question, text, refused, citations, list(passages), backend="extractive")
+        composed = self.offline_composed(query.offline_question, passages, query.context)
+        return Answer(query.question, composed.text, composed.refused, composed.citations, list(passages),
+                      backend="extractive", notes=list(composed.notes))
 
     def finish(self, result: Answer, query: Query, passages: Sequence[Passage]) -> Answer:
         """Check every citation of a drafted Answer; show the offline answer instead when any fails."""

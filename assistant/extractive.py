@@ -1,161 +1,78 @@
-"""The offline grounded answerer: picks the passage sentences that best answer the question.
+"""The offline grounded answerer: picks the passage sentences that answer the question, or refuses.
 
-Pure logic over retrieved passages. Every sentence it outputs is a verbatim quote with
-its [n]; when the evidence does not answer the question it refuses plainly.
+Every sentence it outputs is a verbatim quote with its [n]. Which sentences, and whether to
+answer at all, is decided by small logistic models (assistant/answerability.py) fitted on the
+development articles by evals/train_answerability.py, over features that survive rewording:
+question-sentence and question-passage embedding similarity, typed answers (names, dates,
+numbers, durations), entity and stemmed lexical coverage, retrieval ranks.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from assistant.chunk import split_sentences
+from assistant.answerability import Models, load
 from assistant.citations import quote_citation
-from assistant.lexical import (
-    capitalized_names,
-    content_terms,
-    fold,
-    has_date,
-    has_duration,
-    is_instruction,
-    numbers,
-    words,
+from assistant.features import (
+    LIST_ITEM,
+    Candidate,
+    candidates,
+    dense_features,
+    idf,
+    question_features,
+    sentence_features,
 )
+from assistant.lexical import capitalized_names, fold, words
+from assistant.question import Question, analyse, parts, typed_spans
 from assistant.types import Citation, Passage
 
-MIN_COVERAGE = 0.5  # share of the question's weighted terms the evidence must contain
 MAX_SENTENCES = 3
-SIMILARITY_WEIGHT = 1.0
-RERANK = 4  # sentences re-scored with embedding similarity (the lexical best)
-_QUESTION_WORDS = {"who", "whom", "whose", "what", "when", "where", "why", "how", "which"}
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+SHORT_KINDS = ("person", "place", "date", "duration", "number")
+
+Similarity = Callable[[str, Sequence[str]], Sequence[float]]
 
 
 @dataclass(frozen=True)
-class Question:
-    """What the answerer understood of a question."""
+class Scored:
+    """One candidate with its sentence probability and question similarity."""
 
-    text: str
-    kind: str
-    terms: tuple[str, ...]
-    context_terms: tuple[str, ...]
-    entities: tuple[str, ...]
-    numbers: tuple[str, ...]
-
-
-def analyse(question: str, context: str = "") -> Question:
-    """Question type, weighted terms, named entities and numbers."""
-    low = fold(question).strip()
-    first = words(low)[:3]
-    kind = "thing"
-    if re.match(r"^\s*(who|whom|whose)\b", low) or re.search(r"\bwhich (person|official|leader|aide)\b", low):
-        kind = "person"
-    elif re.search(r"\bhow long\b|\bfor how many (hours|days|weeks|months|years)\b", low):
-        kind = "duration"
-    elif re.search(r"\bhow (many|much)\b|\bwhat (number|percentage|share)\b", low):
-        kind = "number"
-    elif re.match(r"^\s*when\b", low) or re.search(r"\bwhat (date|day|year|month|time)\b", low):
-        kind = "date"
-    elif re.match(r"^\s*where\b", low):
-        kind = "place"
-    elif re.match(r"^\s*why\b", low) or re.search(r"\bwhat (is|was|are) the reason\b", low):
-        kind = "reason"
-    elif first and first[0] in {"is", "are", "was", "were", "do", "does", "did", "can", "could", "will",
-                                 "would", "has", "have", "had", "should"}:
-        kind = "yesno"
-    names = {n for n in capitalized_names(question) if n not in _QUESTION_WORDS}
-    drop = _QUESTION_WORDS | ({"last", "take", "took"} if kind == "duration" else set())
-    terms = tuple(t for t in content_terms(question) if t not in drop)
-    ctx = tuple(t for t in content_terms(context) if t not in terms and t not in _QUESTION_WORDS)
-    return Question(question, kind, terms, ctx, tuple(sorted(names)), tuple(sorted(numbers(question))))
+    cand: Candidate
+    prob: float
+    sim: float
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """One sentence of one passage, with passage-relative offsets."""
+class Ranking:
+    """Candidates best first and the probability that the sources answer the question."""
 
-    passage: Passage
-    rank: int
-    start: int
-    end: int
-    text: str
-    terms: frozenset[str]
-    heading_terms: frozenset[str] = frozenset()
+    question: Question
+    scored: list[Scored]
+    answerable: float
+    question_row: list[float] = field(default_factory=list)
 
 
-def candidates(passages: Sequence[Passage]) -> list[Candidate]:
-    """Answer-worthy sentences of the passages, deduplicated by document position."""
-    seen: set[tuple[str, int]] = set()
-    out: list[Candidate] = []
-    for rank, p in enumerate(passages):
-        spans = split_sentences(p.text)
-        heading: frozenset[str] = frozenset()
-        for i, (s, e) in enumerate(spans):
-            text = p.text[s:e]
-            if text.lstrip().startswith("#"):
-                heading = frozenset(content_terms(text.lstrip("# ")))
-                continue
-            end = e
-            if text.rstrip().endswith(":"):  # a lead-in: quote the list that follows with it
-                j = i + 1
-                while j < len(spans) and j - i <= 8 and _LIST_ITEM.match(p.text[spans[j][0] : spans[j][1]]):
-                    end = spans[j][1]
-                    j += 1
-                if end == e:
-                    continue
-            key = (p.doc_id, p.start + s)
-            if key in seen or len(words(p.text[s:end])) < 4 or is_instruction(p.text[s:end]):  # article text is data
-                continue
-            seen.add(key)
-            terms = frozenset(content_terms(p.text[s:end]))
-            out.append(Candidate(p, rank, s, end, p.text[s:end], terms, heading - terms))
-    return out
-
-
-def _idf(cands: Sequence[Candidate], terms: Sequence[str]) -> dict[str, float]:
-    n = max(1, len(cands))
-    return {t: math.log(1 + (n + 1) / (1 + sum(1 for c in cands if t in c.terms))) for t in terms}
-
-
-def _type_fit(q: Question, c: Candidate) -> float:
-    text = c.text
-    match q.kind:
-        case "person":
-            return 1.0 if capitalized_names(text) - set(q.entities) else 0.0
-        case "date":
-            return 1.0 if has_date(text) else 0.0
-        case "duration":
-            return 1.0 if has_duration(text) else 0.0
-        case "number":
-            return 1.0 if numbers(text) - set(q.numbers) else 0.0
-        case "place":
-            return 1.0 if capitalized_names(text) - set(q.entities) else 0.0
-        case "reason":
-            return 1.0 if re.search(r"\b(because|since|so that|in order|due to|for him|believes?|sees?)\b", fold(text)) else 0.5
-    return 0.5
-
-
-def score(q: Question, c: Candidate, idf: dict[str, float], similarity: float = 0.0) -> tuple[float, float]:
-    """(total score, weighted coverage of the question's terms) for one sentence.
-
-    `similarity` is the cosine similarity of question and sentence embeddings, when known.
-    """
-    total_w = sum(idf[t] for t in q.terms) or 1.0
-    coverage = (
-        sum(idf[t] for t in q.terms if t in c.terms) + 0.5 * sum(idf[t] for t in q.terms if t in c.heading_terms)
-    ) / total_w
-    ctx_w = sum(idf[t] for t in q.context_terms) or 1.0
-    ctx_cov = sum(idf[t] for t in q.context_terms if t in c.terms) / ctx_w if q.context_terms else 0.0
-    names = capitalized_names(c.text) | set(words(c.passage.title))
-    entity = sum(1 for e in q.entities if e in names or e in words(c.text)) / len(q.entities) if q.entities else 0.0
-    length_penalty = 0.1 if len(words(c.text)) > 60 else 0.0
-    total = (
-        coverage + 0.35 * ctx_cov + 0.3 * _type_fit(q, c) + 0.4 * entity + 0.1 / (1 + c.rank)
-        + SIMILARITY_WEIGHT * similarity - length_penalty
-    )
-    return total, coverage + 0.5 * ctx_cov * (1 - coverage)
+def rank(
+    q: Question, passages: Sequence[Passage], cands: Sequence[Candidate], similarity: Similarity | None,
+    models: Models | None = None,
+) -> Ranking:
+    """Score the candidates: cheap features for all, embeddings for the `embed_top` best, then the question model."""
+    m = models or load()
+    if not cands:
+        return Ranking(q, [], 0.0)
+    rows = sentence_features(q, cands, idf(cands, list(q.terms) + list(q.context_terms)))
+    first = m.stage1.predict(rows)
+    order = sorted(range(len(cands)), key=lambda i: (-first[i], cands[i].rank, cands[i].start))[: m.embed_top]
+    top = [cands[i] for i in order]
+    text = q.text if not q.context_terms else f"{q.text} {' '.join(q.context_terms)}"
+    sims = list(similarity(text, [c.text for c in top])) if similarity else [0.0] * len(top)
+    full = [rows[i] + d for i, d in zip(order, dense_features(sims))]
+    probs = m.sentence.predict(full)
+    best = sorted(range(len(top)), key=lambda j: (-probs[j], top[j].rank, top[j].start))
+    scored = [Scored(top[j], float(probs[j]), sims[j]) for j in best]
+    qrow = question_features(q, passages, [s.cand for s in scored], [full[j] for j in best], [s.prob for s in scored],
+                             [s.sim for s in scored])
+    return Ranking(q, scored, float(m.question.predict([qrow])[0]), qrow)
 
 
 def refusal(question: str, passages: Sequence[Passage]) -> str:
@@ -171,92 +88,147 @@ def refusal(question: str, passages: Sequence[Passage]) -> str:
     return text + "."
 
 
-Similarity = Callable[[str, Sequence[str]], Sequence[float]]
-Scored = tuple[tuple[float, float], Candidate]
+def _missing_entity(q: Question, passages: Sequence[Passage]) -> bool:
+    """True when the question names something (a capitalised name) no retrieved passage or title mentions."""
+    evidence: set[str] = set()
+    for p in passages:
+        evidence.update(words(p.text))
+        evidence.update(words(p.title))
+    return any(e not in evidence for e in q.entities)
 
 
-def rank(
-    q: Question, cands: Sequence[Candidate], idf: dict[str, float], question: str, similarity: Similarity | None
-) -> list[Scored]:
-    """Sentences best first: by lexical score, the lexical top RERANK re-scored with embedding similarity.
+def _names(text: str) -> set[str]:
+    return capitalized_names(text)
 
-    Embedding a handful of sentences, not all, keeps answer() fast; re-scoring all gave the
-    same eval results on both datasets (benchmarks/README.md).
-    """
-    order = sorted(((score(q, c, idf), c) for c in cands), key=lambda x: (-x[0][0], x[1].rank, x[1].start))
-    head, tail = order[:RERANK], order[RERANK:]
-    if similarity and head:
-        sims = similarity(question, [c.text for _, c in head])
-        head = sorted(
-            (((s + SIMILARITY_WEIGHT * sim, cov), c) for ((s, cov), c), sim in zip(head, sims)),
-            key=lambda x: (-x[0][0], x[1].rank, x[1].start),
-        )
-    return head + tail
+
+def select(r: Ranking, models: Models | None = None) -> list[Candidate]:
+    """The sentences that answer: the best, plus those that add a missing name, person or strong evidence."""
+    m = models or load()
+    if not r.scored:
+        return []
+    q = r.question
+    best = r.scored[0]
+    chosen = [best.cand]
+    covered_entities = {e for e in q.entities if e in _names(best.cand.text) or e in words(best.cand.text)}
+    limit = 1 if q.kind in SHORT_KINDS and not q.plural else MAX_SENTENCES
+    for s in r.scored[1:]:
+        if len(chosen) >= MAX_SENTENCES:
+            break
+        c = s.cand
+        if fold(c.text) in {fold(x.text) for x in chosen}:
+            continue
+        overlap = len(c.terms & set().union(*(x.terms for x in chosen))) / max(1, len(c.terms))
+        adds_entity = any(e not in covered_entities and (e in _names(c.text) or e in words(c.text)) for e in q.entities)
+        # "who": a second sentence naming someone else, when the model rates it close (the role may be there)
+        plural_person = q.kind == "person" and len(chosen) < 2 and bool(typed_spans("person", c.text, q))
+        strong = len(chosen) < limit and s.prob >= m.extra_ratio * best.prob and overlap <= 0.7
+        if (adds_entity and s.prob >= 0.5 * best.prob) or (plural_person and s.prob >= 0.5 * best.prob) or strong:
+            chosen.append(c)
+            covered_entities |= {e for e in q.entities if e in _names(c.text) or e in words(c.text)}
+    return chosen
+
+
+def short_answer(q: Question, c: Candidate) -> tuple[int, int] | None:
+    """Passage-relative offsets of the one span of the asked type in the sentence, if there is exactly one."""
+    if q.kind not in SHORT_KINDS or q.plural:
+        return None
+    spans = typed_spans(q.kind, c.text, q)
+    if len(spans) != 1:
+        return None
+    s, e = spans[0]
+    if e - s < 2 or len(words(c.text[s:e])) > 6:
+        return None
+    return c.start + s, c.start + e
+
+
+@dataclass
+class Composed:
+    """The offline answer: text with [n] markers, its citations, whether it refused, and notes."""
+
+    text: str
+    citations: list[Citation]
+    refused: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def answer(
+    question: str, passages: Sequence[Passage], *, context: str = "", similarity: Similarity | None = None,
+    models: Models | None = None,
+) -> Composed:
+    """Answer from the passages, part by part for a multi-part question; refuse when the model says so."""
+    m = models or load()
+    cands = candidates(passages)
+    q = analyse(question, context)
+    if not cands or not (q.terms or q.context_terms) or _missing_entity(q, passages):
+        return Composed(refusal(question, passages), [], True)
+    pieces = parts(question) if not context else [question]
+    if len(pieces) == 1:
+        r = rank(q, passages, cands, similarity, m)
+        if r.answerable < m.threshold:
+            return Composed(refusal(question, passages), [], True)
+        chosen = select(r, m)
+        return _render_answer([(chosen, r.question)], passages)
+    groups: list[tuple[list[Candidate], Question]] = []
+    missing: list[str] = []
+    for piece in pieces:
+        pq = analyse(piece, f"{context} {question}".strip())
+        r = rank(pq, passages, cands, similarity, m)
+        if r.answerable < m.threshold or not r.scored:
+            missing.append(piece)
+            continue
+        groups.append((select(r, m)[:2], pq))
+    if not groups:
+        return Composed(refusal(question, passages), [], True)
+    out = _render_answer(groups, passages)
+    out.notes = [f"The sources don't say: {p}" for p in missing]
+    return out
+
+
+def _render_answer(groups: Sequence[tuple[list[Candidate], Question]], passages: Sequence[Passage]) -> Composed:
+    """Number the chosen sentences in document order and write the text, a short answer first when there is one."""
+    del passages
+    seen: dict[tuple[str, int], Candidate] = {}
+    for chosen, _ in groups:
+        for c in chosen:
+            seen.setdefault((c.passage.doc_id, c.passage.start + c.start), c)
+    ordered = sorted(seen.values(), key=lambda c: (c.passage.doc_id, c.passage.start + c.start))
+    number = {(c.passage.doc_id, c.passage.start + c.start): n for n, c in enumerate(ordered, start=1)}
+    citations = [quote_citation(n, c.passage, c.start, c.end) for n, c in enumerate(ordered, start=1)]
+    leads: list[str] = []
+    for chosen, q in groups:
+        if not chosen:
+            continue
+        best = chosen[0]
+        span = short_answer(q, best)
+        if span is None:
+            continue
+        n = number[(best.passage.doc_id, best.passage.start + best.start)]
+        s, e = span
+        cit = citations[n - 1]
+        citations[n - 1] = Citation(**{**cit.to_dict(), "answer_start": best.passage.start + s,
+                                       "answer_end": best.passage.start + e})
+        text = best.passage.text[s:e]
+        leads.append(f"{text[0].upper()}{text[1:]} [{n}].")
+    body = " ".join(f"{_render(c.text)} [{number[(c.passage.doc_id, c.passage.start + c.start)]}]" for c in ordered)
+    return Composed(" ".join([*leads, body]), citations, False)
 
 
 def compose(
     question: str, passages: Sequence[Passage], *, context: str = "", similarity: Similarity | None = None
 ) -> tuple[str, list[Citation], bool]:
-    """Answer from the passages: (text with [n] markers, citations, refused).
-
-    `similarity(question, sentences)` gives embedding similarities used as one ranking
-    signal; without it, ranking is lexical only.
-    """
-    q = analyse(question, context)
-    cands = candidates(passages)
-    if not cands or not (q.terms or q.context_terms):
-        return refusal(question, passages), [], True
-    evidence_words = set()
-    for p in passages:
-        evidence_words.update(words(p.text))
-        evidence_words.update(words(p.title))
-    missing = [e for e in q.entities if e not in evidence_words]
-    if missing:
-        return refusal(question, passages), [], True
-    idf = _idf(cands, list(q.terms) + list(q.context_terms))
-    scored = rank(q, cands, idf, question, similarity)
-    (best_score, best_cov), best = scored[0]
-    if best_cov < MIN_COVERAGE:
-        return refusal(question, passages), [], True
-    if q.kind in ("date", "duration", "number") and _type_fit(q, best) == 0.0:
-        typed = [x for x in scored if _type_fit(q, x[1]) > 0 and x[0][1] >= MIN_COVERAGE]
-        if not typed:
-            return refusal(question, passages), [], True
-        (best_score, best_cov), best = typed[0]
-    if any(n not in numbers(best.text) for n in q.numbers) and not any(
-        all(n in numbers(c.text) for n in q.numbers) for _, c in scored[:5]
-    ):
-        return refusal(question, passages), [], True
-    chosen = [best]
-    covered = set(best.terms)
-    limit = 1 if q.kind in ("date", "duration", "number", "person", "place") else MAX_SENTENCES
-    for (s, cov), c in scored[1:]:
-        if len(chosen) >= limit:
-            break
-        if s < 0.8 * best_score or cov < MIN_COVERAGE:
-            break
-        overlap = len(c.terms & covered) / max(1, len(c.terms))
-        if overlap > 0.7 or fold(c.text) in {fold(x.text) for x in chosen}:
-            continue
-        chosen.append(c)
-        covered |= c.terms
-    chosen.sort(key=lambda c: (c.passage.doc_id, c.passage.start + c.start))
-    parts: list[str] = []
-    citations: list[Citation] = []
-    for n, c in enumerate(chosen, start=1):
-        citations.append(quote_citation(n, c.passage, c.start, c.end))
-        parts.append(f"{_render(c.text)} [{n}]")
-    return " ".join(parts), citations, False
+    """Answer from the passages: (text with [n] markers, citations, refused)."""
+    out = answer(question, passages, context=context, similarity=similarity)
+    return out.text, out.citations, out.refused
 
 
 def _render(quote: str) -> str:
     """Quote text as one answer sentence: list lines joined with semicolons, final stop ensured."""
     lines = [line.strip() for line in quote.split("\n") if line.strip()]
     if len(lines) > 1:
-        head, items = lines[0], [_LIST_ITEM.sub("", item).rstrip(".;") for item in lines[1:]]
+        head, items = lines[0], [LIST_ITEM.sub("", item).rstrip(".;") for item in lines[1:]]
         text = f"{head} {'; '.join(items)}"
     else:
-        text = _LIST_ITEM.sub("", lines[0]) if lines else quote.strip()
+        text = LIST_ITEM.sub("", lines[0]) if lines else quote.strip()
     text = text.rstrip()
     if text and text[-1] not in ".!?”\"'":
         text += "."

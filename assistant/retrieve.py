@@ -223,13 +223,15 @@ class Retriever:
                     fused[cid],
                     dense_ids.index(cid) + 1 if cid in dense_ids else None,
                     bm25_ids.index(cid) + 1 if cid in bm25_ids else None,
+                    1.0 - known[cid].distance if cid in dense_ids else None,
                 )
             )
         return passages
 
 
 def to_passage(
-    chunk: StoredChunk, record: DocRecord, score: float, dense_rank: int | None, bm25_rank: int | None
+    chunk: StoredChunk, record: DocRecord, score: float, dense_rank: int | None, bm25_rank: int | None,
+    similarity: float | None = None,
 ) -> Passage:
     """Join a stored chunk with its document record."""
     return Passage(
@@ -244,4 +246,5 @@ def to_passage(
         dense_rank=dense_rank,
         bm25_rank=bm25_rank,
         metadata=dict(record.metadata),
+        similarity=None if similarity is None else round(similarity, 6),
     )

@@ -45,6 +45,7 @@ class Passage:
     dense_rank: int | None = None
     bm25_rank: int | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    similarity: float | None = None  # cosine of question and passage embeddings, when dense search found it
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -65,6 +66,8 @@ class Citation:
     end: int
     score: float
     also_in: list[dict[str, str]] = field(default_factory=list)  # syndicated copies: {"doc_id", "outlet", "date"}
+    answer_start: int | None = None  # document offsets of the short answer inside the quote, when one opens the text
+    answer_end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

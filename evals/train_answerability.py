@@ -1,0 +1,310 @@
+"""Fit the offline answerer's models on the `tune` articles of squad-dev13; report them on `report` articles.
+
+    nice -n 10 python -m evals.train_answerability            # ~5 min on 2 cores; writes the two files below
+
+Writes assistant/data/answerability.json (the shipped coefficients, threshold and settings) and
+benchmarks/results/answerability.json (held-out figures, sha256 of the model file, the split).
+Each side is ingested into its own temporary store and every question goes through the real
+retriever (same top_k as answer()) and the same feature code as answer(). Deterministic for a seed.
+Only the `tune` articles are ever used to fit or choose anything; `report` articles are scored once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from assistant.answerability import MODEL_FILE, Logistic, auroc, fit  # noqa: E402
+from assistant.chunk import split_sentences  # noqa: E402
+from assistant.features import (  # noqa: E402
+    DENSE_FEATURES,
+    QUESTION_FEATURES,
+    SENTENCE_FEATURES,
+    Candidate,
+    candidates,
+    dense_features,
+    idf,
+    question_features,
+    sentence_features,
+)
+from assistant.lexical import fold  # noqa: E402
+from assistant.question import Question, analyse  # noqa: E402
+from assistant.types import Passage  # noqa: E402
+from evals import dev_subset  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "answerability.json"
+EMBED_TOP = 10
+L2 = 1.0
+REWORD_DROP = 0.5
+
+
+@dataclass
+class Item:
+    """One question with its retrieved passages, candidate features and labels."""
+
+    qid: str
+    article: str
+    answerable: bool
+    q: Question
+    passages: list[Passage]
+    cands: list[Candidate]
+    rows: list[list[float]]
+    sims: list[float]
+    labels: list[int]
+    augmented: bool = False
+
+
+def _norm(text: str) -> str:
+    return " ".join(fold(text).split())
+
+
+@dataclass
+class Raw:
+    """What retrieval gave for one question (features are recomputed from it, so feature code can change)."""
+
+    qid: str
+    article: str
+    answerable: bool
+    question: str
+    answers: list[str]
+    passages: list[Passage]
+    sims: dict[str, float]
+
+
+def collect(split: str, work: Path) -> list[Raw]:
+    """Ingest one side of the split into a fresh store; retrieve for every question and embed its sentences."""
+    from assistant import Assistant, Settings
+
+    dataset, corpus = dev_subset.build(split, work / split)
+    settings = Settings(data_dir=work / f"data-{split}", corpus_dir=corpus)
+    bot = Assistant(settings)
+    bot.ingest([corpus], show_progress=False)
+    out = []
+    rows = [json.loads(line) for line in dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for n, row in enumerate(rows):
+        question = " ".join(row["question"].split())
+        passages = bot.retriever.search(question, settings.top_k)
+        texts = sorted({p.text[s:e] for p in passages for s, e in split_sentences(p.text)}
+                       | {c.text for c in candidates(passages)})
+        sims = dict(zip(texts, bot.sentence_similarity(question, texts))) if texts else {}
+        out.append(Raw(row["id"], row["article"], bool(row["answerable"]), question, list(row.get("answers", [])),
+                       passages, sims))
+        if n % 500 == 0:
+            print(f"{split}: {n}/{len(rows)} questions", file=sys.stderr)
+    return out
+
+
+def featurize(raw: Raw, reword: random.Random | None = None) -> Item:
+    """Candidates, features and labels of one question, with the answerer's own feature code.
+
+    With `reword`, a simulated rewording: each question term the passages contain is dropped with
+    probability REWORD_DROP (a reader using other words for it), so the models cannot lean on
+    lexical overlap alone. Applied alike to answerable and unanswerable questions.
+    """
+    q = analyse(raw.question)
+    cands = candidates(raw.passages)
+    if reword is not None:
+        present = set().union(*(c.terms for c in cands)) if cands else set()
+        kept = tuple(t for t in q.terms if t not in present or reword.random() >= REWORD_DROP)
+        q = replace(q, terms=kept or q.terms[:1])
+    feats = sentence_features(q, cands, idf(cands, list(q.terms) + list(q.context_terms)))
+    golds = [_norm(a) for a in raw.answers if a.strip()] if raw.answerable else []
+    labels = [int(any(g in _norm(c.text) for g in golds)) for c in cands]
+    return Item(raw.qid + ("#reworded" if reword else ""), raw.article, raw.answerable, q, raw.passages, cands, feats,
+                [raw.sims[c.text] for c in cands], labels, reword is not None)
+
+
+def stage1_order(model: Logistic, item: Item, top: int) -> list[int]:
+    """Candidate indices the answerer would embed (stage-1 best first)."""
+    if not item.cands:
+        return []
+    p = model.predict(item.rows)
+    return sorted(range(len(item.cands)), key=lambda i: (-p[i], item.cands[i].rank, item.cands[i].start))[:top]
+
+
+def dense_rows(item: Item, order: list[int]) -> list[list[float]]:
+    """Full sentence rows (cheap + dense features) for the embedded candidates."""
+    return [item.rows[i] + d for i, d in zip(order, dense_features([item.sims[i] for i in order]))]
+
+
+def ranked(stage1: Logistic, sentence: Logistic, item: Item, top: int) -> tuple[list[int], list[float], list[float]]:
+    """(candidate indices best first, their probabilities, the question row), as extractive.rank computes them."""
+    order = stage1_order(stage1, item, top)
+    if not order:
+        return [], [], question_features(item.q, item.passages, [], [], [], [])
+    full = dense_rows(item, order)
+    probs = sentence.predict(full)
+    best = sorted(range(len(order)), key=lambda j: (-probs[j], item.cands[order[j]].rank, item.cands[order[j]].start))
+    idx = [order[j] for j in best]
+    qrow = question_features(item.q, item.passages, [item.cands[i] for i in idx], [full[j] for j in best],
+                             [float(probs[j]) for j in best], [item.sims[i] for i in idx])
+    return idx, [float(probs[j]) for j in best], qrow
+
+
+def fit_models(items: list[Item], top: int) -> tuple[Logistic, Logistic, Logistic]:
+    """Stage-1, sentence and question models fitted on `items` (question model on cross-fitted sentence probabilities)."""
+    s1 = fit(SENTENCE_FEATURES, [r for it in items for r in it.rows], [y for it in items for y in it.labels], L2)
+    srows, slabels = [], []
+    for it in items:
+        order = stage1_order(s1, it, top)
+        srows += dense_rows(it, order)
+        slabels += [it.labels[i] for i in order]
+    sent = fit((*SENTENCE_FEATURES, *DENSE_FEATURES), srows, slabels, L2)
+    return s1, sent, fit_question(items, top)
+
+
+def fit_question(items: list[Item], top: int, folds: int = 3, seed: int = 13) -> Logistic:
+    """The question model, fitted on question rows computed with out-of-fold sentence models (grouped by article)."""
+    qrows, qlabels = out_of_fold_rows(items, top, folds, seed)
+    return fit(QUESTION_FEATURES, qrows, qlabels, L2)
+
+
+def article_folds(items: list[Item], folds: int, seed: int) -> list[set[str]]:
+    """Articles shuffled with the seed and dealt into folds."""
+    arts = sorted({it.article for it in items})
+    random.Random(seed).shuffle(arts)
+    return [set(arts[i::folds]) for i in range(folds)]
+
+
+def out_of_fold_rows(items: list[Item], top: int, folds: int, seed: int) -> tuple[list[list[float]], list[int]]:
+    """Question rows of every item from stage-1/sentence models that never saw its article."""
+    rows: dict[str, list[float]] = {}
+    for held in article_folds(items, folds, seed):
+        train = [it for it in items if it.article not in held]
+        s1 = fit(SENTENCE_FEATURES, [r for it in train for r in it.rows], [y for it in train for y in it.labels], L2)
+        srows, slabels = [], []
+        for it in train:
+            order = stage1_order(s1, it, top)
+            srows += dense_rows(it, order)
+            slabels += [it.labels[i] for i in order]
+        sent = fit((*SENTENCE_FEATURES, *DENSE_FEATURES), srows, slabels, L2)
+        for it in items:
+            if it.article in held:
+                rows[it.qid] = ranked(s1, sent, it, top)[2]
+    return [rows[it.qid] for it in items], [int(it.answerable) for it in items]
+
+
+def outcomes(probs: list[float], items: list[Item], firsts: list[bool], threshold: float) -> dict[str, float]:
+    """Approximate eval figures at a threshold: a right answer = the best sentence holds a gold answer."""
+    right_ans = right_ref = refused = ref_unans = 0
+    n_ans = sum(it.answerable for it in items)
+    n_unans = len(items) - n_ans
+    for p, it, first in zip(probs, items, firsts):
+        refuse = p < threshold
+        refused += refuse
+        if refuse and not it.answerable:
+            right_ref += 1
+            ref_unans += 1
+        elif not refuse and it.answerable and first:
+            right_ans += 1
+    return {
+        "right_answers_plus_right_refusals": round((right_ans + right_ref) / len(items), 4),
+        "answer_accuracy_top1": round(right_ans / max(1, n_ans), 4),
+        "refusal_precision": round(ref_unans / refused, 4) if refused else float("nan"),
+        "refusal_recall": round(ref_unans / max(1, n_unans), 4),
+    }
+
+
+def choose_threshold(items: list[Item], top: int, folds: int, seed: int) -> tuple[float, dict[str, float]]:
+    """Threshold maximising right answers + right refusals on tune, from fully cross-fitted question probabilities."""
+    probs: dict[str, float] = {}
+    firsts: dict[str, bool] = {}
+    for held in article_folds(items, folds, seed + 1):
+        train = [it for it in items if it.article not in held]
+        s1, sent, qm = fit_models(train, top)
+        for it in items:
+            if it.article in held:
+                idx, _, qrow = ranked(s1, sent, it, top)
+                probs[it.qid] = float(qm.predict([qrow])[0])
+                firsts[it.qid] = bool(idx) and bool(it.labels[idx[0]])
+    items = [it for it in items if not it.augmented]  # the threshold is chosen on the questions as written
+    p = [probs[it.qid] for it in items]
+    f = [firsts[it.qid] for it in items]
+    best_t, best = 0.5, -1.0
+    for t in np.arange(0.2, 0.9, 0.01):
+        o = outcomes(p, items, f, float(t))
+        prec = o["refusal_precision"]
+        if prec == prec and prec < 0.6:  # keep refusal precision >= 0.6 on tune
+            continue
+        if o["right_answers_plus_right_refusals"] > best:
+            best_t, best = float(round(t, 2)), o["right_answers_plus_right_refusals"]
+    out = outcomes(p, items, f, best_t)
+    out["auroc_answerable"] = round(auroc(p, [int(it.answerable) for it in items]), 4)
+    return best_t, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--embed-top", type=int, default=EMBED_TOP)
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--cache", type=Path, help="pickle of the collected features: read if present, else written")
+    args = ap.parse_args()
+    t0 = time.time()
+    if args.cache and args.cache.exists():
+        tune, report = pickle.loads(args.cache.read_bytes())
+    else:
+        with tempfile.TemporaryDirectory(prefix="train-answerability-") as tmp:
+            tune = collect("tune", Path(tmp))
+            report = collect("report", Path(tmp))
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps((tune, report)))
+    rng = random.Random(args.seed)
+    tune_raw = tune
+    tune = [featurize(r) for r in tune_raw] + [featurize(r, rng) for r in tune_raw]
+    report = [featurize(r) for r in report]
+    t1 = time.time()
+    top = args.embed_top
+    threshold, tune_cv = choose_threshold(tune, top, args.folds, args.seed)
+    s1, sent, qm = fit_models(tune, top)
+    data = {
+        "note": "Fitted by evals/train_answerability.py on the squad-dev13 `tune` articles only.",
+        "seed": args.seed, "threshold": threshold, "embed_top": top, "extra_ratio": 0.8,
+        "stage1": s1.to_dict(), "sentence": sent.to_dict(), "question": qm.to_dict(),
+    }
+    MODEL_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    # Held-out: the report articles, scored once with the final models.
+    probs, firsts, recall_at = [], [], []
+    for it in report:
+        idx, _, qrow = ranked(s1, sent, it, top)
+        probs.append(float(qm.predict([qrow])[0]))
+        firsts.append(bool(idx) and bool(it.labels[idx[0]]))
+        if it.answerable and any(it.labels):
+            recall_at.append(any(it.labels[i] for i in stage1_order(s1, it, top)))
+    held = outcomes(probs, report, firsts, threshold)
+    held["auroc_answerable"] = round(auroc(probs, [int(it.answerable) for it in report]), 4)
+    held["stage1_recall_at_embed_top"] = round(sum(recall_at) / max(1, len(recall_at)), 4)
+    held["gold_sentence_retrieved"] = round(
+        sum(1 for it in report if it.answerable and any(it.labels)) / max(1, sum(it.answerable for it in report)), 4)
+    figures = {
+        "what": "offline answerability models (assistant/data/answerability.json)",
+        "command": "nice -n 10 python -m evals.train_answerability",
+        "split": json.loads(dev_subset.SPLIT.read_text(encoding="utf-8")),
+        "seed": args.seed, "embed_top": top, "threshold": threshold,
+        "tune_questions": len(tune_raw), "reworded_copies": len(tune) - len(tune_raw), "reword_drop": REWORD_DROP,
+        "report_questions": len(report),
+        "tune_cross_validated_by_article": tune_cv,
+        "report_held_out": held,
+        "note": "Approximate figures: a right answer here means the best sentence holds a gold answer; the eval "
+                "(`assistant eval` on evals/dev_subset.py --split report) is the real measure.",
+        "model_sha256": hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest(),
+        "collect_s": round(t1 - t0, 1), "fit_s": round(time.time() - t1, 1),
+    }
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

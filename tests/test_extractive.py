@@ -1,0 +1,82 @@
+"""Pure parts of the offline answerer: question analysis, parts, typed spans, the logistic models."""
+
+import numpy as np
+import pytest
+
+from assistant.answerability import auroc, fit, load
+from assistant.question import analyse, parts, typed_spans
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Who did Trump send to Moscow?", "person"),
+        ("Which two men did Trump dispatch to Moscow?", "person"),
+        ("How many hours did the Kremlin meeting go on for?", "duration"),
+        ("How long did the talks last?", "duration"),
+        ("How many points did the Russian plan contain?", "number"),
+        ("What town did Moscow say it had taken?", "place"),
+        ("In what year did Tesla die?", "date"),
+        ("When will the museum close?", "date"),
+        ("Why won't Putin take the deal?", "reason"),
+        ("Is the bridge open?", "yesno"),
+        ("What are Putin's objectives?", "thing"),
+    ],
+)
+def test_question_kinds(question: str, kind: str) -> None:
+    assert analyse(question).kind == kind
+
+
+def test_plural_people_and_number_words() -> None:
+    q = analyse("Which two men did Trump dispatch to Moscow?")
+    assert q.plural and q.numbers == ()  # "two men" is not a number the evidence must repeat
+    assert analyse("How many people died in 1906?").numbers == ("1906",)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How much will the bridge cost and how will it be funded?",
+         ["How much will the bridge cost?", "How will it be funded?"]),
+        ("Who and when founded the company?", ["Who founded the company?", "When founded the company?"]),
+        ("Who did Trump send to Moscow?", ["Who did Trump send to Moscow?"]),
+        ("What did Witkoff and Kushner bring?", ["What did Witkoff and Kushner bring?"]),
+    ],
+)
+def test_parts(question: str, expected: list[str]) -> None:
+    assert parts(question) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "spans"),
+    [
+        ("How many hours did the Kremlin meeting go on for?", "They left after five hours of tense talks in the Kremlin.",
+         ["five hours"]),
+        ("When was Tesla born?", "Tesla was born on 10 July 1856 in Smiljan.", ["10 July 1856"]),
+        ("What town did Moscow say it had taken?", "Recent claims of capturing Pokrovsk reinforce Moscow's narrative.",
+         ["Pokrovsk"]),
+        ("How much did the repair cost?", "The repair cost 48 million dollars.", ["48 million dollars"]),
+        ("How many points did the plan contain?", "They revealed a 27-point plan and four related documents.", ["27-point"]),
+    ],
+)
+def test_typed_spans(question: str, sentence: str, spans: list[str]) -> None:
+    q = analyse(question)
+    assert [sentence[s:e] for s, e in typed_spans(q.kind, sentence, q)] == spans
+
+
+def test_logistic_fit_separates_and_auroc() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2))
+    y = (x[:, 0] + 0.3 * rng.normal(size=400) > 0).astype(int)
+    model = fit(("a", "b"), x.tolist(), y.tolist())
+    p = model.predict(x.tolist())
+    assert auroc(p.tolist(), y.tolist()) > 0.95
+    assert abs(model.coef[0]) > 5 * abs(model.coef[1])
+    assert auroc([0.1, 0.2, 0.3, 0.4], [0, 0, 1, 1]) == 1.0
+    assert auroc([0.5, 0.5], [0, 1]) == 0.5
+
+
+def test_shipped_models_load() -> None:
+    m = load()
+    assert 0.0 < m.threshold < 1.0 and m.embed_top >= 4
+    assert len(m.question.names) == len(m.question.coef)
