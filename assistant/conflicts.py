@@ -325,6 +325,12 @@ def _shown(kind: str, question: str, sentence: str, phrase: str) -> str:
     return phrase
 
 
+def _other_source(a: Passage, b: Passage) -> bool:
+    """Two articles of one outlet (or one encyclopedia) are parts of one source, not sources that disagree."""
+    oa, ob = a.metadata.get("outlet", ""), b.metadata.get("outlet", "")
+    return a.doc_id != b.doc_id and not (oa and ob and fold(oa) == fold(ob)) and not (not oa and not ob)
+
+
 def twins(question: str, passages: Sequence[Passage], cited: Sequence[tuple[str, str]]) -> list[Disputed]:
     """Disagreement by edit: another document has the answer's cited sentence with one phrase replaced.
 
@@ -341,7 +347,7 @@ def twins(question: str, passages: Sequence[Passage], cited: Sequence[tuple[str,
             continue
         sides = [Disputed(anchor, "")]
         for other_doc, sentences in by_doc.items():
-            if other_doc == doc_id:
+            if other_doc == doc_id or not _other_source(anchor.passage, sentences[0].passage):
                 continue
             for f in sentences:
                 swap = swapped_phrase(anchor.text, f.text)
@@ -374,6 +380,10 @@ def detect(
     if len(found) < 2:
         return []
     anchor = found[0]
+    found = [anchor, *(f for f in found[1:] if _other_source(anchor.passage, f.passage))]
+    if similarity is not None and len(found) > 1:  # both must report the same event, not two facts of one kind
+        sims = similarity(anchor.text, [f.text for f in found[1:]])
+        found = [anchor, *(f for f, sim in zip(found[1:], sims) if sim >= ALIGN_SIM)]
     sides: list[Disputed] = []
     anchor_value = ""
     seen_values: set[frozenset[str]] = set()
