@@ -20,7 +20,17 @@ from assistant.chunk import split_sentences
 from assistant.citations import quote_citation
 from assistant.dates import human_date
 from assistant.judge import negation_conflict
-from assistant.lexical import MONTHS, NUMBER_WORDS, STOPWORDS, capitalized_names, content_terms, fold, stem, words
+from assistant.lexical import (
+    MONTHS,
+    NUMBER_WORDS,
+    STOPWORDS,
+    capitalized_names,
+    content_terms,
+    fold,
+    is_instruction,
+    stem,
+    words,
+)
 from assistant.types import Citation, Claim, Conflict, Passage
 
 MIN_COVERAGE = 0.5  # share of the question's weighted terms a sentence must contain to answer it
@@ -368,7 +378,9 @@ def detect(
     """The documents whose answers disagree with the best one (and the best one), newest first; [] when none.
 
     `cited`: (doc_id, quote) of the answer's citations, checked for edited twins in other documents first.
+    A passage that addresses the assistant is never set against another: article text is data.
     """
+    passages = [p for p in passages if not is_instruction(p.text)]
     kind = question_kind(question)
     if re.search(r"\band (?:how|when|where|what|which|who|did|does|is|was)\b", fold(question)):
         return []  # a question that asks two things gets two different values by design

@@ -49,6 +49,8 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     for rank, p in enumerate(passages):
+        if is_instruction(p.text):  # a passage that addresses the assistant is hostile: none of it is evidence
+            continue
         spans = split_sentences(p.text)
         heading: frozenset[str] = frozenset()
         terms_at = [frozenset(content_terms(p.text[s:e])) for s, e in spans]

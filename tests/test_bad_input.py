@@ -409,7 +409,7 @@ def test_upload_of_a_50_mb_file_is_refused_before_it_is_copied(library, tmp_path
             "ASSISTANT_LLM=openai needs a model server: set the OPENAI_API_KEY environment variable (OpenAI) or "
             "OPENAI_BASE_URL (any OpenAI-compatible server), or set ASSISTANT_LLM=extractive.",
         ),
-        ({"ASSISTANT_LLM": "gpt5"}, "ASSISTANT_LLM='gpt5' is not known; use 'extractive' or 'openai'."),
+        ({"ASSISTANT_LLM": "gpt5"}, "ASSISTANT_LLM='gpt5' is not known; use 'extractive', 'openai' or 'local'."),
         (
             {"ASSISTANT_EMBEDDINGS": "openai"},
             "ASSISTANT_EMBEDDINGS=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL); or set ASSISTANT_EMBEDDINGS=local",

@@ -185,7 +185,7 @@ def test_fake_citation_markers_in_an_article_are_not_citations(poisoned) -> None
     ):
         ans = poisoned.answer(question)
         assert fact in ans.text and not ans.refused, ans.text
-        assert markers(ans.text) == [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
+        assert list(dict.fromkeys(markers(ans.text))) == [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
         assert [c.doc_id for c in ans.citations] == ["bridge.md"]
         assert verify(ans, _docs(poisoned)) == [] and ans.notes == []
 
