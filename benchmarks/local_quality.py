@@ -59,7 +59,7 @@ def local_figures(report: dict) -> dict:
         "seconds_per_model_answer_mean": round(statistics.mean(wsecs), 1) if wsecs else None,
         "verifier_removed_sentences": sum(1 for r in rows for c in r.get("changes", []) if c.startswith("removed unsupported")),
         "verifier_repointed": sum(1 for r in rows for c in r.get("changes", []) if c.endswith(" instead")),
-        "judge": report["settings"].get("judge"),
+        "judge": report.get("settings", {}).get("judge"),
     }
 
 
@@ -78,8 +78,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pair", nargs=3, action="append", metavar=("NAME", "LOCAL", "OFFLINE"), required=True)
     parser.add_argument("--command", default="", help="the commands that produced the reports, for the record")
+    parser.add_argument("--formats", nargs=2, metavar=("JSON_REPORT", "TEXT_REPORT"),
+                        help="ASSISTANT_ANSWER_FORMAT=json and =text runs: compared on the questions both answered")
     args = parser.parse_args()
-    sets = {}
+    sets: dict = {}
+    if args.formats:
+        runs = [json.loads(Path(p).read_text(encoding="utf-8"))["questions"] for p in args.formats]
+        both = [q["id"] for q in runs[0] if q["id"] in {r["id"] for r in runs[1]}]
+        picked = [[next(r for r in rows if r["id"] == i) for i in both] for rows in runs]
+        sets["answer_format"] = {"ids": both, **{name: {**summary(rows), **local_figures({"questions": rows, "settings": {}})}
+                                                for name, rows in zip(("json", "text"), picked)}}
+        print("formats", json.dumps(sets["answer_format"]["json"]), json.dumps(sets["answer_format"]["text"]), sep="\n")
     for name, local_path, offline_path in args.pair:
         local = json.loads(Path(local_path).read_text(encoding="utf-8"))
         offline = json.loads(Path(offline_path).read_text(encoding="utf-8"))
