@@ -309,7 +309,7 @@ class Assistant:
         """The offline answer to a prepared query."""
         composed = self.offline_composed(query.offline_question, passages, query.context)
         return Answer(query.question, composed.text, composed.refused, composed.citations, list(passages),
-                      backend="extractive", notes=list(composed.notes))
+                      backend="extractive", notes=list(composed.notes), refusal_score=composed.refusal_score)
 
     def finish(self, result: Answer, query: Query, passages: Sequence[Passage]) -> Answer:
         """Check every citation of a drafted Answer; show the offline answer instead when any fails."""

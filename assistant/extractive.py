@@ -149,6 +149,7 @@ class Composed:
     citations: list[Citation]
     refused: bool
     notes: list[str] = field(default_factory=list)
+    refusal_score: float | None = None  # 1 - the answerability model's probability (the best part's, if several)
 
 
 def answer(
@@ -160,27 +161,32 @@ def answer(
     cands = candidates(passages)
     q = analyse(question, context)
     if not cands or not (q.terms or q.context_terms) or _missing_entity(q, passages):
-        return Composed(refusal(question, passages), [], True)
+        return Composed(refusal(question, passages), [], True, refusal_score=1.0)
     pieces = parts(question) if not context else [question]
     if len(pieces) == 1:
         r = rank(q, passages, cands, similarity, m)
         if r.answerable < m.threshold:
-            return Composed(refusal(question, passages), [], True)
+            return Composed(refusal(question, passages), [], True, refusal_score=1.0 - r.answerable)
         chosen = select(r, m)
-        return _render_answer([(chosen, r.question)], passages)
+        out = _render_answer([(chosen, r.question)], passages)
+        out.refusal_score = 1.0 - r.answerable
+        return out
     groups: list[tuple[list[Candidate], Question]] = []
     missing: list[str] = []
+    best = 0.0
     for piece in pieces:
         pq = analyse(piece, f"{context} {question}".strip())
         r = rank(pq, passages, cands, similarity, m)
+        best = max(best, r.answerable)
         if r.answerable < m.threshold or not r.scored:
             missing.append(piece)
             continue
         groups.append((select(r, m)[:2], pq))
     if not groups:
-        return Composed(refusal(question, passages), [], True)
+        return Composed(refusal(question, passages), [], True, refusal_score=1.0 - best)
     out = _render_answer(groups, passages)
     out.notes = [f"The sources don't say: {p}" for p in missing]
+    out.refusal_score = 1.0 - best
     return out
 
 
