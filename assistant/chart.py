@@ -50,17 +50,14 @@ def draw(
     bases = [b[2] for b in bars][::-1]
     colors = ["#c0392b" if b is not None and v < b - tolerance else "#2e86c1" for v, b in zip(values, bases)]
     ys = list(range(len(names)))
-    ax.barh(ys, values, color=colors, height=0.6, label="this run")
+    ax.barh(ys, values, color=colors, height=0.6)
     marked = [(y, b) for y, b in zip(ys, bases) if b is not None]
     if marked:
-        ax.scatter([b for _, b in marked], [y for y, _ in marked], marker="|", s=220, color="black", zorder=3,
-                   label="baseline")
+        ax.scatter([b for _, b in marked], [y for y, _ in marked], marker="|", s=220, color="black", zorder=3)
     ax.set_yticks(ys, names, fontsize=8)
     ax.set_xlim(0, 1.05)
-    ax.set_xlabel(f"score (red: below baseline - {tolerance})", fontsize=8)
+    ax.set_xlabel(f"bars: this run; black ticks: baseline; red: below baseline - {tolerance}", fontsize=8)
     ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06 * 20 / max(20, len(names))), ncol=2, fontsize=8,
-              frameon=False)
     if scores:
         ok, no = scores
         hx = axes[1]
