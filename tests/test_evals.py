@@ -286,7 +286,9 @@ def test_report_chart_is_a_valid_png_with_the_refusal_score_panel(
 ) -> None:
     from PIL import Image
 
-    report, runs = golden
+    _, runs = golden
+    unscored = [replace(r, answer=replace(r.answer, refusal_score=None)) for r in runs]
+    report = build_report(unscored, dataset=GOLDEN.name, settings=Settings())
     write_report(report, tmp_path / "plain", baseline=baseline["sets"]["golden"]["figures"])
     scored = [replace(r, answer=replace(r.answer, refusal_score=0.9 if r.answer.refused else 0.2)) for r in runs]
     with_scores = build_report(scored, dataset=GOLDEN.name, settings=Settings())
