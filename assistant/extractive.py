@@ -191,13 +191,17 @@ def answer(
 
 
 def _render_answer(groups: Sequence[tuple[list[Candidate], Question]], passages: Sequence[Passage]) -> Composed:
-    """Number the chosen sentences in document order and write the text, a short answer first when there is one."""
+    """Number the chosen sentences best first (part by part) and write the text, a short answer first when there is one.
+
+    Best first, not document order: "Who did Trump send to Moscow?" opens with the envoys' sentence, and the LLM
+    path, which reads first the passage the offline answer cites first, sees that passage first.
+    """
     del passages
     seen: dict[tuple[str, int], Candidate] = {}
     for chosen, _ in groups:
         for c in chosen:
             seen.setdefault((c.passage.doc_id, c.passage.start + c.start), c)
-    ordered = sorted(seen.values(), key=lambda c: (c.passage.doc_id, c.passage.start + c.start))
+    ordered = list(seen.values())
     number = {(c.passage.doc_id, c.passage.start + c.start): n for n, c in enumerate(ordered, start=1)}
     citations = [quote_citation(n, c.passage, c.start, c.end) for n, c in enumerate(ordered, start=1)]
     leads: list[str] = []

@@ -64,8 +64,19 @@ def parse_verdicts(raw: str, count: int) -> list[bool] | None:
 
 
 def floor_rejects(sentence: str, passage: str) -> bool:
-    """True when the sentence states a number or a name the passage does not contain (the offline floor)."""
+    """True when the offline judge finds a specific error the LLM judge may not overrule (the offline floor).
+
+    An invented or misplaced number or name, swapped roles, an opposite or a flipped negation stay rejected;
+    the LLM judge may only accept what the offline judge rejects for low word coverage (a paraphrase).
+    A 0.5B local judge let "Putin sent Witkoff and Kushner to Moscow" through (Trump sent them).
+    """
+    from assistant.judge import judge
+
     if numbers(sentence) - numbers(passage):
         return True
     folded = fold(passage)
-    return any(name not in folded for name in capitalized_names(sentence))
+    if any(name not in folded for name in capitalized_names(sentence)):
+        return True
+    v = judge(sentence, passage)
+    return bool(v.missing_numbers or v.missing_names or v.antonyms or v.role_swaps or v.number_swaps
+                or v.misplaced or v.negation_mismatch)

@@ -88,10 +88,18 @@ def best_quote(sentence: str, passage: Passage) -> tuple[int, int, Verdict] | No
     return None if best is None else (best[1], best[2], best[3])
 
 
-def _cited_ok(sentence: str, evidence_text: str, entailed: Mapping[str, bool] | None) -> bool:
+def _supported(sentence: str, evidence_text: str, passage: Passage) -> bool:
+    """The offline judge on the passage's evidence and on the passage as stored, both.
+
+    Joining evidence sentences can hide a swap the whole passage shows ("Putin sent Witkoff" when Trump did).
+    """
+    return judge(sentence, evidence_text).supported and judge(sentence, passage.text).supported
+
+
+def _cited_ok(sentence: str, evidence_text: str, passage: Passage, entailed: Mapping[str, bool] | None) -> bool:
     if entailed is not None and sentence in entailed:
-        return entailed[sentence] and not floor_rejects(sentence, evidence_text)
-    return judge(sentence, evidence_text).supported
+        return entailed[sentence] and not floor_rejects(sentence, evidence_text) and not floor_rejects(sentence, passage.text)
+    return _supported(sentence, evidence_text, passage)
 
 
 def _with_markers(sentence: str, nums: Sequence[int]) -> str:
@@ -148,7 +156,7 @@ def ground(
         for n in dict.fromkeys(nums):
             if not 1 <= n <= len(numbered):
                 changes.append(f"{label}: removed [{n}], no such passage")
-            elif _cited_ok(sentence, evidence_text[numbered[n - 1].chunk_id], entailed):
+            elif _cited_ok(sentence, evidence_text[numbered[n - 1].chunk_id], numbered[n - 1], entailed):
                 valid.append(numbered[n - 1])
             else:
                 changes.append(f"{label}: removed [{n}], which does not support it")
@@ -156,7 +164,8 @@ def ground(
         if not valid:
             rejected = {numbered[n - 1].chunk_id for n in nums if 1 <= n <= len(numbered)} if entailed else set()
             scored = [(judge(sentence, evidence_text[p.chunk_id]), p) for p in candidates if p.chunk_id not in rejected]
-            supported = [(v.coverage, -k, p) for k, (v, p) in enumerate(scored) if v.supported]
+            supported = [(v.coverage, -k, p) for k, (v, p) in enumerate(scored)
+                         if v.supported and judge(sentence, p.text).supported]
             if supported:
                 best = max(supported, key=lambda x: (x[0], x[1]))[2]
                 valid = [best]
