@@ -80,6 +80,31 @@ def _input(value: Any) -> State:
     return dict(value)
 
 
+class _Drafts:
+    """Collects the pipeline's chunks for the verify step: the merged state, the model's draft, its error."""
+
+    def __init__(self, shown: Any) -> None:
+        self.state: State = {}
+        self.draft: list[str] = []
+        self.error: BaseException | None = None
+        self.shown = shown
+
+    def feed(self, chunk: State) -> str | None:
+        """Take one chunk; returns the text to show now (None: nothing)."""
+        if "draft" in chunk and len(chunk) == 1:
+            self.draft.append(chunk["draft"])
+            text = chunk["draft"] if self.shown is None else self.shown.feed(chunk["draft"])
+            return text or None
+        self.state |= chunk
+        return chunk.get("gated_refusal")
+
+    def fail(self, exc: BaseException) -> None:
+        """Keep the model's error for the offline fallback; re-raise one from before the model was called."""
+        if "query" not in self.state:
+            raise exc
+        self.error = exc
+
+
 class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
     """An Assistant as a Runnable: `invoke` returns the `ask --json` dict; `stream` yields draft pieces, then it."""
 
@@ -243,60 +268,35 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
         return DraftSentences() if self.assistant.llm.json_mode else None
 
     def _verify_stream(self, chunks: Iterator[State]) -> Iterator[Chunk]:
-        state: State = {}
-        draft: list[str] = []
-        error: BaseException | None = None
-        shown = self._shown()
+        drafts = _Drafts(self._shown())
         try:
             for chunk in chunks:
-                if "draft" in chunk and len(chunk) == 1:
-                    draft.append(chunk["draft"])
-                    if text := (chunk["draft"] if shown is None else shown.feed(chunk["draft"])):
-                        yield text
-                else:
-                    state |= chunk
-                    if "gated_refusal" in chunk:
-                        yield chunk["gated_refusal"]
+                if (text := drafts.feed(chunk)) is not None:
+                    yield text
         except Exception as exc:  # noqa: BLE001 - the model failed: the offline answer with a note
-            if "query" not in state:
-                raise
-            error = exc
-        if state.get("scope") is not None and state["scope"].empty:
-            yield self._finish(state)
-            return
-        result = None
-        for event in self._complete(state, "".join(draft), error):
-            if isinstance(event, Answer):
-                result = event
-            else:
-                yield event
-        yield self._finish({**state, "result": result})
+            drafts.fail(exc)
+        yield from self._conclude(drafts)
 
     async def _averify_stream(self, chunks: AsyncIterator[State]) -> AsyncIterator[Chunk]:
-        state: State = {}
-        draft: list[str] = []
-        error: BaseException | None = None
-        shown = self._shown()
+        drafts = _Drafts(self._shown())
         try:
             async for chunk in chunks:
-                if "draft" in chunk and len(chunk) == 1:
-                    draft.append(chunk["draft"])
-                    if text := (chunk["draft"] if shown is None else shown.feed(chunk["draft"])):
-                        yield text
-                else:
-                    state |= chunk
-                    if "gated_refusal" in chunk:
-                        yield chunk["gated_refusal"]
+                if (text := drafts.feed(chunk)) is not None:
+                    yield text
         except Exception as exc:  # noqa: BLE001 - the model failed: the offline answer with a note
-            if "query" not in state:
-                raise
-            error = exc
+            drafts.fail(exc)
+        events = self._conclude(drafts)
+        while (event := await asyncio.to_thread(next, events, None)) is not None:  # retries block: off the loop
+            yield event
+
+    def _conclude(self, drafts: _Drafts) -> Iterator[Chunk]:
+        """After the draft: any text the grounding adds (a retry), then the verified answer dict."""
+        state = drafts.state
         if state.get("scope") is not None and state["scope"].empty:
             yield self._finish(state)
             return
-        events = self._complete(state, "".join(draft), error)
         result = None
-        while (event := await asyncio.to_thread(next, events, None)) is not None:  # retries block: off the loop
+        for event in self._complete(state, "".join(drafts.draft), drafts.error):
             if isinstance(event, Answer):
                 result = event
             else:
