@@ -13,8 +13,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -50,20 +51,47 @@ OnWait = Callable[[str], None]
 
 
 class _Reentrant:
-    """Per-thread nesting, so a write path that calls another write path takes the lock once."""
+    """Per-thread nesting and a per-process queue, so a write path that calls another takes the lock once."""
 
     def __init__(self) -> None:
         self._local = threading.local()
-        self._thread_lock = threading.Lock()  # threads of one process queue here before the cross-process lock
+        self._turn = threading.Lock()  # threads of one process queue here before the cross-process lock
 
-    def depth(self) -> int:
-        return int(getattr(self._local, "depth", 0))
+    @contextmanager
+    def reenter(self, take: Callable[[], AbstractContextManager[object]], busy: str, *, wait: bool,
+                on_wait: OnWait | None) -> Iterator[None]:
+        """Run the block holding `take()`, entered only by a thread's outermost call.
 
-    def enter(self) -> None:
-        self._local.depth = self.depth() + 1
+        A nested call in the same thread just runs the block; another thread of this process
+        queues for its turn (saying `busy` first), or gets WriterBusy when `wait` is False.
+        """
+        depth = int(getattr(self._local, "depth", 0))
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._local.depth = depth
+            return
+        if not self._turn.acquire(blocking=False):
+            if not wait:
+                raise WriterBusy(busy)
+            if on_wait:
+                on_wait(busy)
+            self._turn.acquire()
+        try:
+            with take():
+                self._local.depth = 1
+                try:
+                    yield
+                finally:
+                    self._local.depth = 0
+        finally:
+            self._turn.release()
 
-    def leave(self) -> None:
-        self._local.depth = self.depth() - 1
+
+def _this_process(what: str) -> str:
+    return busy_message(Holder(os.getpid(), socket.gethostname(), what), what)
 
 
 class FileLock:
@@ -85,43 +113,29 @@ class FileLock:
     @contextmanager
     def hold(self, what: str = "ingest", *, wait: bool = True, on_wait: OnWait | None = None) -> Iterator[None]:
         """Hold the lock for the block; `wait=False` raises WriterBusy instead of waiting."""
-        if self._nest.depth():
-            self._nest.enter()
-            try:
-                yield
-            finally:
-                self._nest.leave()
-            return
-        if not self._nest._thread_lock.acquire(blocking=False):
-            if not wait:
-                raise WriterBusy(busy_message(Holder(os.getpid(), socket.gethostname(), what), what))
-            if on_wait:
-                on_wait(busy_message(Holder(os.getpid(), socket.gethostname(), what), what))
-            self._nest._thread_lock.acquire()
+        take = partial(self._flock, what, wait, on_wait)
+        with self._nest.reenter(take, _this_process(what), wait=wait, on_wait=on_wait):
+            yield
+
+    @contextmanager
+    def _flock(self, what: str, wait: bool, on_wait: OnWait | None) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    message = busy_message(self.holder(), what)
-                    if not wait:
-                        raise WriterBusy(message) from None
-                    if on_wait:
-                        on_wait(message)
-                    fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel if its holder dies
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()}\n{socket.gethostname()}\n{what}\n".encode(), 0)
-                self._nest.enter()
-                try:
-                    yield
-                finally:
-                    self._nest.leave()
-            finally:
-                os.close(fd)  # closing releases the flock
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                message = busy_message(self.holder(), what)
+                if not wait:
+                    raise WriterBusy(message) from None
+                if on_wait:
+                    on_wait(message)
+                fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel if its holder dies
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n{socket.gethostname()}\n{what}\n".encode(), 0)
+            yield
         finally:
-            self._nest._thread_lock.release()
+            os.close(fd)  # closing releases the flock
 
 
 class LeaseRecord(Protocol):
@@ -161,52 +175,48 @@ class Lease:
     @contextmanager
     def hold(self, what: str = "ingest", *, wait: bool = True, on_wait: OnWait | None = None) -> Iterator[None]:
         """Hold the lease for the block; `wait=False` raises WriterBusy instead of waiting."""
-        if self._nest.depth():
-            self._nest.enter()
-            try:
-                yield
-            finally:
-                self._nest.leave()
-            return
-        with self._nest._thread_lock:
-            token = uuid.uuid4().hex
-            told = False
-            while True:
-                current = self.record.read()
-                if self._free(current) or (current or {}).get("token") == token:
-                    mine = {"token": token, "pid": str(os.getpid()), "host": socket.gethostname(), "what": what,
-                            "expires": str(time.time() + self.ttl)}
-                    self.record.write(mine)
-                    time.sleep(SETTLE_S)
-                    if (self.record.read() or {}).get("token") == token:
-                        break
-                    continue
-                if not wait:
-                    raise WriterBusy(busy_message(self._holder(current), what))
-                if on_wait and not told:
-                    on_wait(busy_message(self._holder(current), what))
-                    told = True
-                time.sleep(0.2)
-            stop = threading.Event()
-            lost: list[str] = []
+        take = partial(self._lease, what, wait, on_wait)
+        with self._nest.reenter(take, _this_process(what), wait=wait, on_wait=on_wait):
+            yield
 
-            def renew() -> None:
-                while not stop.wait(self.ttl / 4):
-                    try:
-                        self.record.write({**mine, "expires": str(time.time() + self.ttl)})
-                    except Exception as exc:  # noqa: BLE001 - the holder finds out when it writes next
-                        lost.append(str(exc))
+    @contextmanager
+    def _lease(self, what: str, wait: bool, on_wait: OnWait | None) -> Iterator[None]:
+        token = uuid.uuid4().hex
+        told = False
+        while True:
+            current = self.record.read()
+            if self._free(current) or (current or {}).get("token") == token:
+                mine = {"token": token, "pid": str(os.getpid()), "host": socket.gethostname(), "what": what,
+                        "expires": str(time.time() + self.ttl)}
+                self.record.write(mine)
+                time.sleep(SETTLE_S)
+                if (self.record.read() or {}).get("token") == token:
+                    break
+                continue
+            if not wait:
+                raise WriterBusy(busy_message(self._holder(current), what))
+            if on_wait and not told:
+                on_wait(busy_message(self._holder(current), what))
+                told = True
+            time.sleep(0.2)
+        stop = threading.Event()
+        lost: list[str] = []
 
-            renewer = threading.Thread(target=renew, name="writer-lease", daemon=True)
-            renewer.start()
-            self._nest.enter()
-            try:
-                yield
-            finally:
-                self._nest.leave()
-                stop.set()
-                renewer.join()
+        def renew() -> None:
+            while not stop.wait(self.ttl / 4):
                 try:
-                    self.record.clear(token)
-                except Exception:  # noqa: BLE001 - it expires by itself
-                    pass
+                    self.record.write({**mine, "expires": str(time.time() + self.ttl)})
+                except Exception as exc:  # noqa: BLE001 - the holder finds out when it writes next
+                    lost.append(str(exc))
+
+        renewer = threading.Thread(target=renew, name="writer-lease", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join()
+            try:
+                self.record.clear(token)
+            except Exception:  # noqa: BLE001 - it expires by itself
+                pass
