@@ -102,7 +102,7 @@ class Run:
 
 
 def ranking(bot: Assistant, question: str, history: Sequence[tuple[str, str]], answer: Answer) -> list[Passage]:
-    """The answer's passages, extended to RANK_DEPTH with the retriever's next hits for the same search."""
+    """The answer's passages, extended to RANK_DEPTH with `Assistant.search`'s next hits for the same search."""
     from assistant.answer import clean_question
     from assistant.condense import condense
 
@@ -110,7 +110,7 @@ def ranking(bot: Assistant, question: str, history: Sequence[tuple[str, str]], a
     if len(ranked) < RANK_DEPTH:
         standalone, context = condense(clean_question(question, bot.settings.max_question_chars), history)
         seen = {p.chunk_id for p in ranked}
-        for p in bot.retriever.search(f"{standalone} {context}".strip(), RANK_DEPTH):
+        for p in bot.search(f"{standalone} {context}".strip(), RANK_DEPTH):
             if p.chunk_id not in seen and len(ranked) < RANK_DEPTH:
                 ranked.append(p)
     return ranked[:RANK_DEPTH]
