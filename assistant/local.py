@@ -119,6 +119,38 @@ def model_path(settings: Settings) -> Path:
     return assemble(QWEN_05B, settings.data_dir / "models")
 
 
+def server_params(path: Path, *, threads: int, context: int, port: int = 0, api_key: str | None = None,
+                  quiet: bool = False) -> Any:
+    """llama.cpp server parameters for a GGUF: one slot, `threads` CPU threads, listening on 127.0.0.1 only.
+
+    Args:
+        path: the GGUF model file.
+        threads: CPU threads for generation and prompt processing.
+        context: the context window in tokens.
+        port: the loopback port (0: any free port).
+        api_key: if given, every HTTP request must carry it, and no CORS origin is allowed.
+        quiet: silence llama.cpp's log and keep one HTTP thread (the in-process engine does not serve HTTP).
+    """
+    import xllamacpp
+
+    p = xllamacpp.CommonParams()
+    p.model.path = str(path)
+    p.n_ctx = context
+    p.n_parallel = 1
+    p.cpuparams.n_threads = threads
+    p.cpuparams_batch.n_threads = threads
+    p.hostnames = ["127.0.0.1"]
+    p.port = port
+    p.warmup = False
+    if api_key is not None:
+        p.api_keys = [api_key]
+        p.cors_origins = ""
+    if quiet:
+        p.n_threads_http = 1
+        p.verbosity = -1
+    return p
+
+
 class Engine:
     """One llama.cpp server inside this process, loaded once; `complete` runs one chat request."""
 
@@ -130,19 +162,8 @@ class Engine:
             import xllamacpp
         except ImportError:
             raise LocalModelError(f"ASSISTANT_LLM=local needs the xllamacpp runtime: {INSTALL_HINT}") from None
-        p = xllamacpp.CommonParams()
-        p.model.path = str(path)
-        p.n_ctx = context
-        p.n_parallel = 1
-        p.cpuparams.n_threads = threads
-        p.cpuparams_batch.n_threads = threads
-        p.hostnames = ["127.0.0.1"]  # llama.cpp always listens: loopback only ...
-        p.port = 0
-        p.api_keys = [secrets.token_urlsafe(32)]  # ... and every HTTP request needs a key only this process holds
-        p.cors_origins = ""
-        p.n_threads_http = 1
-        p.verbosity = -1
-        p.warmup = False
+        # llama.cpp always listens: loopback only, and every HTTP request needs a key only this process holds
+        p = server_params(path, threads=threads, context=context, api_key=secrets.token_urlsafe(32), quiet=True)
         try:
             self.server = xllamacpp.Server(p)
         except RuntimeError as exc:

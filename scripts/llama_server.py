@@ -32,15 +32,9 @@ def serve(port: int, model: Path, threads: int, ctx: int) -> None:
     """Run llama.cpp's server in this process on 127.0.0.1:port until interrupted."""
     import xllamacpp
 
-    p = xllamacpp.CommonParams()
-    p.model.path = str(model)
-    p.n_ctx = ctx
-    p.n_parallel = 1
-    p.cpuparams.n_threads = threads
-    p.cpuparams_batch.n_threads = threads
-    p.hostnames = ["127.0.0.1"]
-    p.port = port
-    p.warmup = False
+    from assistant.local import server_params
+
+    p = server_params(model, threads=threads, context=ctx, port=port)
     server = xllamacpp.Server(p)
     print(f"OPENAI_BASE_URL={server.listening_address}/v1", file=sys.stderr, flush=True)  # noqa: T201
     while True:
