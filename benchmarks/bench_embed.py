@@ -21,12 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-from assistant.chunk import chunk_document  # noqa: E402
 from assistant.embed import LocalEmbeddings  # noqa: E402
-from assistant.load import load_file  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from assistant.tokens import count_tokens  # noqa: E402
-from benchmarks.common import write  # noqa: E402
+from benchmarks.common import embedded_texts, write  # noqa: E402
 from benchmarks.corpus_gen import generate  # noqa: E402
 
 
@@ -38,11 +35,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-embed-"))
     generate(folder, 60)
     settings = Settings()
-    texts: list[str] = []
-    for path in sorted(folder.glob("*.md")):
-        doc = load_file(path, folder)
-        texts += [f"{doc.title}\n{c.text}" for c in chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens)]
-    texts = texts[: args.texts]
+    texts = embedded_texts(folder, settings)[: args.texts]
     cores = os.cpu_count() or 1
     threads = sorted({1, cores, 2 * cores} if cores > 1 else {1, 2})
     grid = [(t, b) for t in threads for b in (1, 4, 8, 16, 32, 64)]

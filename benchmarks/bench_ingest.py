@@ -20,11 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.chunk import chunk_document  # noqa: E402
 from assistant.embed import LocalEmbeddings  # noqa: E402
-from assistant.load import load_file  # noqa: E402
-from assistant.tokens import count_tokens  # noqa: E402
-from benchmarks.common import ChromaServer, peak_rss_mb, write  # noqa: E402
+from benchmarks.common import ChromaServer, embedded_texts, peak_rss_mb, write  # noqa: E402
 from benchmarks.corpus_gen import generate  # noqa: E402
 
 
@@ -40,12 +37,7 @@ def main() -> None:
     embedder = LocalEmbeddings()
 
     t = time.perf_counter()
-    texts: list[str] = []
-    for path in sorted(folder.glob("*.md")):
-        doc = load_file(path, folder)
-        texts += [
-            f"{doc.title}\n{c.text}" for c in chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens)
-        ]
+    texts = embedded_texts(folder, settings)
     parse_s = time.perf_counter() - t
     tokens = sum(embedder.count_tokens(x) for x in texts)
 

@@ -12,6 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+from assistant.chunk import chunk_document
+from assistant.load import load_file
+from assistant.settings import Settings
+from assistant.tokens import count_tokens
 from benchmarks.corpus_gen import PLACES, TOPICS
 from scripts.servers import ChromaServer  # noqa: F401 - re-exported for the benchmarks
 
@@ -41,6 +45,16 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
     return ordered[k]
+
+
+def embedded_texts(folder: Path, settings: Settings) -> list[str]:
+    """The texts ingest embeds for the articles in `folder` (title + chunk text), in file order."""
+    texts: list[str] = []
+    for path in sorted(folder.glob("*.md")):
+        doc = load_file(path, folder)
+        chunks = chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens)
+        texts += [f"{doc.title}\n{c.text}" for c in chunks]
+    return texts
 
 
 def peak_rss_mb() -> float:
