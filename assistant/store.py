@@ -100,7 +100,7 @@ class Store:
         self._seen_revision: str | None = None  # the last revision this process read or wrote
         self._reopen_lock = threading.Lock()
         self._writer_lock: FileLock | Lease = (
-            Lease(_LeaseRecord(self)) if settings.chroma_url else FileLock(settings.data_dir / "writer.lock")
+            Lease(_TicketBook(self)) if settings.chroma_url else FileLock(settings.data_dir / "writer.lock")
         )
 
     def _unreachable(self, exc: BaseException) -> str:
@@ -438,8 +438,8 @@ class Store:
         ]
 
 
-class _LeaseRecord:
-    """The writer lease of a Chroma server store: one record in the `<collection>-lock` collection."""
+class _TicketBook:
+    """The writer lease's tickets on a Chroma server: one record per contender in `<collection>-lock`."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -448,17 +448,18 @@ class _LeaseRecord:
         return self.store._call(self.store._client.get_or_create_collection, f"{self.store.settings.collection}-lock",
                                 embedding_function=None)
 
-    def read(self) -> dict[str, str] | None:
-        got = self.store._call(self._col().get, ids=["writer"], include=["metadatas"])
-        metas = got["metadatas"] or []
-        return {k: str(v) for k, v in metas[0].items()} if metas and metas[0] else None
+    def tickets(self) -> dict[str, dict[str, str]]:
+        got = self.store._call(self._col().get, include=["metadatas"])
+        return {tid: {k: str(v) for k, v in (meta or {}).items()} for tid, meta in zip(got["ids"], got["metadatas"] or [])}
 
-    def write(self, lease: dict[str, str]) -> None:
-        self.store._call(self._col().upsert, ids=["writer"], embeddings=[[1.0]], metadatas=[lease])
+    def put(self, ticket_id: str, fields: dict[str, str]) -> None:
+        self.store._call(self._col().add, ids=[ticket_id], embeddings=[[1.0]], metadatas=[fields])
 
-    def clear(self, token: str) -> None:
-        if (self.read() or {}).get("token") == token:
-            self.store._call(self._col().delete, ids=["writer"])
+    def touch(self, ticket_id: str, fields: dict[str, str]) -> None:
+        self.store._call(self._col().update, ids=[ticket_id], metadatas=[fields])  # Chroma ignores a missing id
+
+    def remove(self, ticket_ids: list[str]) -> None:
+        self.store._call(self._col().delete, ids=ticket_ids)
 
 
 def _stored(cid: str, text: Any, meta: Any, distance: float = 0.0) -> StoredChunk:

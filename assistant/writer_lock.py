@@ -19,8 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-LEASE_TTL_S = 20.0  # a lease not renewed for this long is taken over
-SETTLE_S = 0.25  # a new lease is re-read after this long: the last writer of two racing takers wins
+LEASE_TTL_S = 20.0  # a lease ticket not renewed for this long has expired (its holder died)
 
 
 class WriterBusy(RuntimeError):
@@ -138,39 +137,77 @@ class FileLock:
             os.close(fd)  # closing releases the flock
 
 
-class LeaseRecord(Protocol):
-    """Reads and writes the one lease record (the Store provides it over a Chroma collection)."""
+class TicketBook(Protocol):
+    """The lease's shared records, one ticket per contender (the Store keeps them in a Chroma collection).
 
-    def read(self) -> dict[str, str] | None:
-        """The current lease, or None."""
+    Each contender writes only its own ticket; nothing here needs compare-and-swap.
+    """
 
-    def write(self, lease: dict[str, str]) -> None:
-        """Replace the lease."""
+    def tickets(self) -> dict[str, dict[str, str]]:
+        """Every ticket, by ticket id."""
 
-    def clear(self, token: str) -> None:
-        """Remove the lease if `token` still holds it."""
+    def put(self, ticket_id: str, fields: dict[str, str]) -> None:
+        """Create a ticket."""
+
+    def touch(self, ticket_id: str, fields: dict[str, str]) -> None:
+        """Update fields of a ticket that still exists (a removed ticket stays removed)."""
+
+    def remove(self, ticket_ids: list[str]) -> None:
+        """Delete tickets (missing ones are ignored)."""
+
+
+CHOOSING = 0  # a ticket's number while its owner is still picking one
+
+
+def _order(ticket_id: str, ticket: dict[str, str]) -> tuple[int, str]:
+    return int(ticket.get("number", CHOOSING)), ticket_id
+
+
+def standing(tickets: dict[str, dict[str, str]], mine: str, now: float) -> tuple[list[str], str | None]:
+    """Expired ticket ids, and the live ticket that `mine` must wait for (None: `mine` holds the lease).
+
+    Lamport's bakery over records: `mine` waits while another contender is still choosing its
+    number, or while a live ticket has a lower (number, id). A ticket whose owner stopped renewing
+    it (the process died) expires and counts for nobody.
+    """
+    expired = [t for t, f in tickets.items() if t != mine and float(f.get("expires", "0")) < now]
+    live = {t: f for t, f in tickets.items() if t not in expired}
+    choosing = sorted(t for t, f in live.items() if t != mine and int(f.get("number", CHOOSING)) == CHOOSING)
+    if choosing:
+        return expired, choosing[0]
+    me = _order(mine, live[mine])
+    ahead = sorted((_order(t, f), t) for t, f in live.items() if t != mine and _order(t, f) < me)
+    return expired, ahead[0][1] if ahead else None
+
+
+class LeaseLost(RuntimeError):
+    """The caller's ticket vanished while it waited (it was stalled past the TTL): it must queue again."""
 
 
 class Lease:
-    """A lease in the shared store: holder id and expiry, renewed while held, taken over once expired.
+    """A lease over a Chroma server: each contender's ticket, ordered like Lamport's bakery.
 
-    Chroma has no compare-and-swap, so a taker writes its lease, waits SETTLE_S and reads it back:
-    of two takers racing, only the one whose write landed last sees itself and goes ahead.
+    Chroma has no compare-and-swap, so no record is ever contended: a taker adds its own ticket
+    (choosing), reads every live ticket, sets its number to one more than the highest, and holds
+    the lease once no other contender is still choosing and no live ticket has a lower
+    (number, id). Two takers can both pick the same number only while both were choosing, and the
+    id breaks that tie the same way for both, so at most one holds at a time. Tickets are renewed
+    every ttl/4 while waiting and holding; a ticket not renewed for ttl (its process died) expires
+    and is removed by whoever sees it. Hosts' clocks must agree to well within the ttl.
     """
 
-    def __init__(self, record: LeaseRecord, ttl: float | None = None) -> None:
-        """Use `record` for the lease; a holder renews it every ttl/4."""
-        self.record = record
+    def __init__(self, book: TicketBook, ttl: float | None = None) -> None:
+        """Keep tickets in `book`; tickets are renewed every ttl/4."""
+        self.book = book
         self.ttl = ttl or LEASE_TTL_S
+        self.poll_s = 0.2
         self._nest = _Reentrant()
 
-    def _holder(self, lease: dict[str, str] | None) -> Holder | None:
-        if not lease:
+    @staticmethod
+    def _holder(ticket: dict[str, str] | None) -> Holder | None:
+        if not ticket:
             return None
-        return Holder(int(lease.get("pid", "0")), lease.get("host", "?"), lease.get("what", "ingest"))
-
-    def _free(self, lease: dict[str, str] | None) -> bool:
-        return lease is None or float(lease.get("expires", "0")) < time.time()
+        return Holder(int(ticket.get("pid", "0")), ticket.get("host", "?"), ticket.get("what", "ingest"))
 
     @contextmanager
     def hold(self, what: str = "ingest", *, wait: bool = True, on_wait: OnWait | None = None) -> Iterator[None]:
@@ -181,42 +218,80 @@ class Lease:
 
     @contextmanager
     def _lease(self, what: str, wait: bool, on_wait: OnWait | None) -> Iterator[None]:
-        token = uuid.uuid4().hex
-        told = False
+        told: list[bool] = []
         while True:
-            current = self.record.read()
-            if self._free(current) or (current or {}).get("token") == token:
-                mine = {"token": token, "pid": str(os.getpid()), "host": socket.gethostname(), "what": what,
-                        "expires": str(time.time() + self.ttl)}
-                self.record.write(mine)
-                time.sleep(SETTLE_S)
-                if (self.record.read() or {}).get("token") == token:
-                    break
-                continue
-            if not wait:
-                raise WriterBusy(busy_message(self._holder(current), what))
-            if on_wait and not told:
-                on_wait(busy_message(self._holder(current), what))
-                told = True
-            time.sleep(0.2)
-        stop = threading.Event()
-        lost: list[str] = []
-
-        def renew() -> None:
-            while not stop.wait(self.ttl / 4):
-                try:
-                    self.record.write({**mine, "expires": str(time.time() + self.ttl)})
-                except Exception as exc:  # noqa: BLE001 - the holder finds out when it writes next
-                    lost.append(str(exc))
-
-        renewer = threading.Thread(target=renew, name="writer-lease", daemon=True)
-        renewer.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            renewer.join()
+            mine = f"{time.time():.6f}-{uuid.uuid4().hex}"
+            stop = threading.Event()
+            renewer = threading.Thread(target=self._renew, args=(mine, stop), name="writer-lease", daemon=True)
+            self.book.put(mine, {"pid": str(os.getpid()), "host": socket.gethostname(), "what": what,
+                                 "number": str(CHOOSING), "expires": self._expiry()})
+            renewer.start()
             try:
-                self.record.clear(token)
-            except Exception:  # noqa: BLE001 - it expires by itself
+                self._queue(mine, what, wait, on_wait, told)
+            except LeaseLost:  # stalled past the ttl while waiting: our ticket was removed, queue again
+                self._drop(mine, stop, renewer)
+                continue
+            except BaseException:
+                self._drop(mine, stop, renewer)
+                raise
+            try:
+                yield
+            finally:
+                self._drop(mine, stop, renewer)
+            return
+
+    def _queue(self, mine: str, what: str, wait: bool, on_wait: OnWait | None, told: list[bool]) -> None:
+        """Take a number and wait for our turn (returns holding the lease)."""
+        tickets = self._live(mine)
+        number = 1 + max((int(f.get("number", CHOOSING)) for f in tickets.values()), default=CHOOSING)
+        self.book.touch(mine, {"number": str(number), "expires": self._expiry()})
+        while True:
+            tickets = self.book.tickets()
+            if mine not in tickets:
+                raise LeaseLost(mine)
+            expired, ahead = standing(tickets, mine, time.time())
+            if expired:
+                self.book.remove(expired)
+            if ahead is None:
+                return
+            choosing = int(tickets[ahead].get("number", CHOOSING)) == CHOOSING
+            if not choosing:
+                message = busy_message(self._holder(self._first(tickets, expired)), what)
+                if not wait:
+                    raise WriterBusy(message)
+                if on_wait and not told:
+                    on_wait(message)
+                    told.append(True)
+            time.sleep(self.poll_s)
+
+    def _live(self, mine: str) -> dict[str, dict[str, str]]:
+        tickets = self.book.tickets()
+        expired, _ = standing(tickets, mine, time.time()) if mine in tickets else ([], None)
+        if expired:
+            self.book.remove(expired)
+        return {t: f for t, f in tickets.items() if t not in expired}
+
+    @staticmethod
+    def _first(tickets: dict[str, dict[str, str]], expired: list[str]) -> dict[str, str] | None:
+        """The ticket that holds (or is next to hold) the lease: the live one with the lowest number."""
+        numbered = [(_order(t, f), t) for t, f in tickets.items()
+                    if t not in expired and int(f.get("number", CHOOSING)) != CHOOSING]
+        return tickets[min(numbered)[1]] if numbered else None
+
+    def _expiry(self) -> str:
+        return f"{time.time() + self.ttl:.3f}"
+
+    def _renew(self, mine: str, stop: threading.Event) -> None:
+        while not stop.wait(self.ttl / 4):
+            try:
+                self.book.touch(mine, {"expires": self._expiry()})
+            except Exception:  # noqa: BLE001 - a missed renewal is retried; the ticket expires only after ttl
                 pass
+
+    def _drop(self, mine: str, stop: threading.Event, renewer: threading.Thread) -> None:
+        stop.set()
+        renewer.join()
+        try:
+            self.book.remove([mine])
+        except Exception:  # noqa: BLE001 - it expires by itself
+            pass
