@@ -134,11 +134,20 @@ _INSTRUCTION = re.compile(
     r"(?!\s+(after|when|if|once|because|before|until|since|in|on|at|by|to)\b)"
     r"|^\W*(system|assistant|developer)\s*:"
     r"|\byou are (now )?(an? |the )?(ai|assistant|chatbot|language model|llm)\b"
-    r"|\b(always|never) cite\b",
+    r"|\b(always|never) cite\b"
+    # "ignore the instructions above": an instruction word after the verb; "rules" alone is news ("ignore the rules")
+    r"|\b(ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(instructions?|prompts?)\b"
+    r"|\b(ignore|disregard|forget)\s+(everything\s+|all\s+)?(the\s+)?(above|preceding)\b"
+    r"|\b(override|ignore|disregard|forget)\b[^.!?\n]{0,30}\b(rules|directions)\s+(above|below)\b"
+    r"|\bsystem prompt\b|\bnew instructions?\s*:|\byou are now in \w+ mode\b|\bas an ai\b,?\s+you\b"
+    r"|\b(answer|reply|respond|say)\s+with\s+(only\s+|just\s+)?(the\s+)?(single\s+|one\s+)?word\b",
     re.IGNORECASE | re.MULTILINE,
 )
 
 
 def is_instruction(text: str) -> bool:
-    """True when text addresses the assistant ("ignore previous instructions", "answer only ...")."""
+    """True when text addresses the assistant ("ignore previous instructions", "answer only ...").
+
+    The one prompt-injection detector: the offline answerer, the conflict checks and the verifier's evidence use it.
+    """
     return bool(_INSTRUCTION.search(text))

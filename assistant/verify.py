@@ -14,16 +14,11 @@ from dataclasses import dataclass, field
 from assistant.chunk import split_sentences
 from assistant.citations import answer_sentences, quote_citation
 from assistant.judge import Verdict, judge
-from assistant.lexical import content_terms
+from assistant.lexical import content_terms, is_instruction
 from assistant.llm_judge import floor_rejects
 from assistant.types import Citation, Passage
 
 REFUSAL = re.compile(r"^\W*the sources (?:don'?t|do not|doesn'?t) say", re.IGNORECASE)
-INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|above|previous)\b"
-    r"|\b(system prompt|you are now|as an ai|new instructions?|respond with|reply with|reply only|say only)\b",
-    re.IGNORECASE,
-)
 MIN_TERMS = 2  # a sentence needs this many non-numeric content words to be checkable ("1 [1]." is not)
 _BRACKET = re.compile(r"\[([^\[\]\n]{0,24})\]")
 _NUM_LIST = re.compile(r"^\s*(?:(?:source|passage|ref\.?|doc)\s*)?\d{1,3}(?:\s*(?:[,;]|and|-|–)\s*\d{1,3})*\s*$", re.I)
@@ -72,7 +67,7 @@ def clean_markers(text: str) -> tuple[str, list[str]]:
 
 def evidence(passage: Passage) -> list[tuple[int, int]]:
     """Sentence spans of a passage that may serve as evidence (instruction-like text excluded)."""
-    return [(s, e) for s, e in split_sentences(passage.text) if not INJECTION.search(passage.text[s:e])]
+    return [(s, e) for s, e in split_sentences(passage.text) if not is_instruction(passage.text[s:e])]
 
 
 def best_quote(sentence: str, passage: Passage) -> tuple[int, int, Verdict] | None:
