@@ -1,8 +1,9 @@
 """The LLM support judge: one schema-constrained call per answer, with the offline judge as a floor.
 
-The model is asked, for every answer sentence at once, whether its cited passages entail it. A sentence
-the offline floor rejects (a number or a name the passages do not contain) stays rejected whatever the
-model says. Pure prompt building and parsing; the caller sends the messages.
+The model is asked, for every answer sentence at once, whether its cited passages entail it. The verifier
+(assistant/verify.py) keeps a citation only when the offline judge accepts it too: the model may reject more,
+never accept what the offline judge rejects (measured: benchmarks/results/llm_judge.json). Pure prompt
+building and parsing; the caller sends the messages.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.lexical import capitalized_names, fold, numbers
 from assistant.prompts import render
 
 Claim = tuple[str, Sequence[str]]  # (sentence, texts of the passages it cites)
@@ -61,22 +61,3 @@ def parse_verdicts(raw: str, count: int) -> list[bool] | None:
             return None
         out.append(item["entailed"])
     return out
-
-
-def floor_rejects(sentence: str, passage: str) -> bool:
-    """True when the offline judge finds a specific error the LLM judge may not overrule (the offline floor).
-
-    An invented or misplaced number or name, swapped roles, an opposite or a flipped negation stay rejected;
-    the LLM judge may only accept what the offline judge rejects for low word coverage (a paraphrase).
-    A 0.5B local judge let "Putin sent Witkoff and Kushner to Moscow" through (Trump sent them).
-    """
-    from assistant.judge import judge
-
-    if numbers(sentence) - numbers(passage):
-        return True
-    folded = fold(passage)
-    if any(name not in folded for name in capitalized_names(sentence)):
-        return True
-    v = judge(sentence, passage)
-    return bool(v.missing_numbers or v.missing_names or v.antonyms or v.role_swaps or v.number_swaps
-                or v.misplaced or v.negation_mismatch)

@@ -76,7 +76,7 @@ class Settings:
     local_context: int = 4096  # the local model's context window (tokens)
     local_passages: int = 4  # passages the local model reads (best first); fewer = faster prompts
     answer_format: Literal["text", "json"] = "text"  # how the LLM writes its draft (json: schema with quotes)
-    judge: JudgeChoice = "auto"  # support judge of the verifier: auto = the LLM judge with a model server, else offline
+    judge: JudgeChoice = "auto"  # support judge of the verifier: auto = the LLM judge with any LLM backend, else offline
     auth: str | None = field(default=None, repr=False)  # ASSISTANT_AUTH: "user:password" logins for the web chat
 
     def __post_init__(self) -> None:
@@ -195,9 +195,13 @@ class Settings:
 
     @property
     def judge_name(self) -> str:
-        """The support judge the verifier uses: 'llm' or 'offline' (ASSISTANT_JUDGE=auto resolved)."""
-        if self.judge == "auto":  # the in-process 0.5B model judges worse than the offline judge (README)
-            return "llm" if self.llm == "openai" else "offline"
+        """The support judge the verifier uses: 'llm' or 'offline' (ASSISTANT_JUDGE=auto resolved).
+
+        auto: the LLM judge whenever an LLM backend is configured (openai or local), else offline. The offline
+        judge stays a floor under the LLM judge (assistant/verify.py), so grounding is never weaker.
+        """
+        if self.judge == "auto":
+            return "offline" if self.llm == "extractive" else "llm"
         return self.judge
 
     @property

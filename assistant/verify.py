@@ -15,7 +15,6 @@ from assistant.chunk import split_sentences
 from assistant.citations import answer_sentences, quote_citation
 from assistant.judge import Verdict, judge
 from assistant.lexical import content_terms, is_instruction
-from assistant.llm_judge import floor_rejects
 from assistant.types import Citation, Passage
 
 REFUSAL = re.compile(r"^\W*the sources (?:don'?t|do not|doesn'?t) say", re.IGNORECASE)
@@ -70,31 +69,56 @@ def evidence(passage: Passage) -> list[tuple[int, int]]:
     return [(s, e) for s, e in split_sentences(passage.text) if not is_instruction(passage.text[s:e])]
 
 
-def best_quote(sentence: str, passage: Passage) -> tuple[int, int, Verdict] | None:
+class Judged:
+    """The offline judge within one answer: each (sentence, text) pair is judged once.
+
+    A sentence meets the same texts several times (its cited passages' evidence and stored text, again when
+    re-cited, their spans for the quote); the passages' analyses are cached by the judge itself.
+    """
+
+    def __init__(self) -> None:
+        self.verdicts: dict[tuple[str, str], Verdict] = {}
+
+    def __call__(self, sentence: str, text: str) -> Verdict:
+        """The offline judge's verdict on `sentence` against `text`."""
+        key = (sentence, text)
+        if key not in self.verdicts:
+            self.verdicts[key] = judge(sentence, text)
+        return self.verdicts[key]
+
+
+def best_quote(sentence: str, passage: Passage, judged: Judged | None = None) -> tuple[int, int, Verdict] | None:
     """The passage span (one sentence, or two adjacent) that best supports `sentence`."""
+    judged = judged or Judged()
     spans = evidence(passage)
     options = spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
     best: tuple[tuple[bool, bool, float, int], int, int, Verdict] | None = None
     for s, e in options:
-        v = judge(sentence, passage.text[s:e])
+        v = judged(sentence, passage.text[s:e])
         key = (v.supported, v.supported and (s, e) in spans, v.coverage, -(e - s))
         if best is None or key > best[0]:
             best = (key, s, e, v)
     return None if best is None else (best[1], best[2], best[3])
 
 
-def _supported(sentence: str, evidence_text: str, passage: Passage) -> bool:
+def _supported(sentence: str, evidence_text: str, passage: Passage, judged: Judged) -> bool:
     """The offline judge on the passage's evidence and on the passage as stored, both.
 
     Joining evidence sentences can hide a swap the whole passage shows ("Putin sent Witkoff" when Trump did).
     """
-    return judge(sentence, evidence_text).supported and judge(sentence, passage.text).supported
+    return judged(sentence, evidence_text).supported and judged(sentence, passage.text).supported
 
 
-def _cited_ok(sentence: str, evidence_text: str, passage: Passage, entailed: Mapping[str, bool] | None) -> bool:
-    if entailed is not None and sentence in entailed:
-        return entailed[sentence] and not floor_rejects(sentence, evidence_text) and not floor_rejects(sentence, passage.text)
-    return _supported(sentence, evidence_text, passage)
+def _cited_ok(
+    sentence: str, evidence_text: str, passage: Passage, entailed: Mapping[str, bool] | None, judged: Judged
+) -> bool:
+    """The offline judge accepts the citation, and the LLM judge, when it gave a verdict, does too.
+
+    The offline judge is the floor: the LLM judge may only reject more (benchmarks/results/llm_judge.json).
+    """
+    if entailed is not None and not entailed.get(sentence, True):
+        return False
+    return _supported(sentence, evidence_text, passage, judged)
 
 
 def _with_markers(sentence: str, nums: Sequence[int]) -> str:
@@ -124,9 +148,9 @@ def ground(
 ) -> Grounded:
     """Verify a model answer whose [n] index `numbered` (1-based); `pool` adds passages to re-cite from.
 
-    `entailed` holds an LLM judge's verdict per sentence on the passages it cites; for those citations the verdict
-    replaces the offline judge, except that a sentence with a number or name its passage lacks stays rejected.
-    Re-citing to another passage always uses the offline judge.
+    `entailed` holds an LLM judge's verdict per sentence on the passages it cites: a sentence it finds not entailed
+    loses those citations, one it finds entailed must still pass the offline judge (a floor, never overruled).
+    Re-citing to another passage uses the offline judge.
     """
     text, changes = clean_markers(text.strip())
     sentences = answer_sentences(text)
@@ -138,6 +162,7 @@ def ground(
     candidates = list({p.chunk_id: p for p in [*pool, *numbered]}.values())
     evidence_text = {p.chunk_id: " ".join(p.text[s:e] for s, e in evidence(p)) for p in candidates}
     out = Grounded("", [], False, changes)
+    judged = Judged()
     keys: dict[tuple[str, int, int], int] = {}
     parts: list[str] = []
     for i, (sentence, nums) in enumerate(sentences, start=1):
@@ -151,16 +176,16 @@ def ground(
         for n in dict.fromkeys(nums):
             if not 1 <= n <= len(numbered):
                 changes.append(f"{label}: removed [{n}], no such passage")
-            elif _cited_ok(sentence, evidence_text[numbered[n - 1].chunk_id], numbered[n - 1], entailed):
+            elif _cited_ok(sentence, evidence_text[numbered[n - 1].chunk_id], numbered[n - 1], entailed, judged):
                 valid.append(numbered[n - 1])
             else:
                 changes.append(f"{label}: removed [{n}], which does not support it")
         changed = len(valid) != len(set(nums))
         if not valid:
             rejected = {numbered[n - 1].chunk_id for n in nums if 1 <= n <= len(numbered)} if entailed else set()
-            scored = [(judge(sentence, evidence_text[p.chunk_id]), p) for p in candidates if p.chunk_id not in rejected]
+            scored = [(judged(sentence, evidence_text[p.chunk_id]), p) for p in candidates if p.chunk_id not in rejected]
             supported = [(v.coverage, -k, p) for k, (v, p) in enumerate(scored)
-                         if v.supported and judge(sentence, p.text).supported]
+                         if v.supported and judged(sentence, p.text).supported]
             if supported:
                 best = max(supported, key=lambda x: (x[0], x[1]))[2]
                 valid = [best]
@@ -172,7 +197,7 @@ def ground(
             continue
         new_nums: list[int] = []
         for p in valid:
-            found = best_quote(sentence, p)
+            found = best_quote(sentence, p, judged)
             if found is None:
                 continue
             s, e, _ = found

@@ -389,6 +389,52 @@ def test_llm_judge_cannot_pass_an_invented_number(bot, llm: ScriptedLLM) -> None
     assert "17" not in answer.text, answer.text
 
 
+@pytest.mark.parametrize("bad, gone", [
+    ("Putin sent Trump's envoys home after 17 hours of talks in the Kremlin {five hours}.", "17 hours"),
+    # an added claim: the floor the LLM judge could overrule before (low word coverage) now holds too
+    ("Putin sent Trump's envoys home after five hours of talks in the Kremlin that were attended by dozens of "
+     "foreign reporters {five hours}.", "reporters"),
+])
+def test_auto_llm_judge_saying_supported_never_overrules_the_offline_floor(
+    bot, llm: ScriptedLLM, bad: str, gone: str
+) -> None:
+    """ASSISTANT_JUDGE=auto with a model runs the LLM judge; its "entailed" cannot keep what the offline judge rejects."""
+    assert supports(GOOD.split(" {")[0] + ".", (CORPUS / "putin-sends-trump-envoys-away.md").read_text())
+    llm.responder = judged(f"{GOOD} {bad}", [True, True])  # the judge says every sentence is entailed
+    assistant = bot(judge="auto")
+    assert assistant.settings.judge_name == "llm"
+    answer = assistant.answer(Q)
+    assert len([s for s in llm.seen if "Claim 1:" in s.text()]) == 1  # the LLM judge was asked
+    assert answer.backend == "openai:scripted", answer.notes  # the draft survives: its good sentence verifies
+    assert "five hours" in answer.text and gone not in answer.text, answer.text
+    assert any("removed unsupported sentence 2" in c for c in answer.changes), answer.changes
+    check(answer)
+
+
+@pytest.mark.parametrize("env, judge", [
+    ({}, "offline"),  # extractive: no model to ask
+    ({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}, "llm"),
+    ({"OPENAI_API_KEY": "sk-x"}, "llm"),
+    ({"ASSISTANT_LLM": "local"}, "llm"),
+    ({"ASSISTANT_LLM": "local", "ASSISTANT_JUDGE": "offline"}, "offline"),
+    ({"ASSISTANT_LLM": "openai", "OPENAI_API_KEY": "sk-x", "ASSISTANT_JUDGE": "offline"}, "offline"),
+    ({"ASSISTANT_LLM": "local", "ASSISTANT_JUDGE": "llm"}, "llm"),
+])
+def test_auto_judge_is_the_llm_judge_whenever_a_model_is_configured(env: dict[str, str], judge: str) -> None:
+    from assistant.settings import Settings
+
+    settings = Settings.from_env(env)
+    assert settings.judge_name == judge
+    assert settings.describe()["judge"] == judge
+
+
+def test_llm_judge_without_a_model_is_a_clear_error() -> None:
+    from assistant.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="ASSISTANT_JUDGE"):
+        Settings.from_env({"ASSISTANT_JUDGE": "llm"})
+
+
 def test_unusable_judge_reply_leaves_the_offline_judge_deciding(bot, llm: ScriptedLLM) -> None:
     answer_only = scripted(f"{GOOD}")
 
