@@ -180,7 +180,7 @@ def standing(tickets: dict[str, dict[str, str]], mine: str, now: float) -> tuple
     return expired, ahead[0][1] if ahead else None
 
 
-class LeaseLost(RuntimeError):
+class _LeaseLost(RuntimeError):
     """The caller's ticket vanished while it waited (it was stalled past the TTL): it must queue again."""
 
 
@@ -220,7 +220,7 @@ class Lease:
     def _lease(self, what: str, wait: bool, on_wait: OnWait | None) -> Iterator[None]:
         told: list[bool] = []
         while True:
-            mine = f"{time.time():.6f}-{uuid.uuid4().hex}"
+            mine = uuid.uuid4().hex
             stop = threading.Event()
             renewer = threading.Thread(target=self._renew, args=(mine, stop), name="writer-lease", daemon=True)
             self.book.put(mine, {"pid": str(os.getpid()), "host": socket.gethostname(), "what": what,
@@ -228,7 +228,7 @@ class Lease:
             renewer.start()
             try:
                 self._queue(mine, what, wait, on_wait, told)
-            except LeaseLost:  # stalled past the ttl while waiting: our ticket was removed, queue again
+            except _LeaseLost:  # stalled past the ttl while waiting: our ticket was removed, queue again
                 self._drop(mine, stop, renewer)
                 continue
             except BaseException:
@@ -248,7 +248,7 @@ class Lease:
         while True:
             tickets = self.book.tickets()
             if mine not in tickets:
-                raise LeaseLost(mine)
+                raise _LeaseLost(mine)
             expired, ahead = standing(tickets, mine, time.time())
             if expired:
                 self.book.remove(expired)
