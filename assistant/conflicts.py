@@ -19,7 +19,7 @@ from difflib import SequenceMatcher
 from assistant.chunk import split_sentences
 from assistant.citations import quote_citation
 from assistant.dates import human_date
-from assistant.judge import negation_conflict
+from assistant.judge import judge, negation_conflict
 from assistant.lexical import (
     MONTHS,
     NUMBER_WORDS,
@@ -31,6 +31,7 @@ from assistant.lexical import (
     stem,
     words,
 )
+from assistant.lexicon import load as load_lexicon
 from assistant.types import Citation, Claim, Conflict, Passage
 
 MIN_COVERAGE = 0.5  # share of the question's weighted terms a sentence must contain to answer it
@@ -43,6 +44,10 @@ _LATEST = re.compile(r"\b(latest|now|currently|current|today|most recent|newest|
 _UNIT = r"(second|minute|hour|day|week|month|year|decade)s?"
 _NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r"|a|an|half an?)"
 _DURATION = re.compile(rf"\b{_NUM}[\s-]+{_UNIT}\b", re.I)
+_FRACTION = {"half": 0.5, "quarter": 0.25, "three quarters": 0.75, "three-quarters": 0.75}
+_PART = re.compile(rf"\b(three[\s-]quarters|a quarter|a half|quarter|half)\s+(?:of\s+)?an?\s+{_UNIT}\b"
+                   rf"|\b{_NUM}[\s-]+{_UNIT}\s+and\s+a\s+(half|quarter)\b"
+                   rf"|\b{_NUM}\s+and\s+a\s+(half|quarter)\s+{_UNIT}\b", re.I)
 _WORDNUM = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 _NUMBER = re.compile(rf"\b(\d[\d,]*(?:\.\d+)?|(?:{_WORDNUM})(?:[\s-](?:{_WORDNUM}))*)\b", re.I)
 _HOURS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1, "day": 24, "week": 168, "month": 730, "year": 8760,
@@ -55,14 +60,29 @@ _DATE = re.compile(
 )
 
 
+_WHEN_NOUNS = "date|day|year|month|night|morning|afternoon|evening|weekend|week"
+# quantities a "what was the X" question asks for as a number
+_QUANTITIES = ("turnout", "price", "cost", "fare", "population", "score", "rate", "budget", "total", "salary", "fine",
+               "toll", "age", "attendance", "margin", "temperature", "height", "length", "distance", "speed")
+_FOCUS = re.compile(r"\bwhat (?:is|was|were|are|will be|would be|has been) the (?:\w+ ){0,2}?(" + "|".join(_QUANTITIES) + r")\b")
+
+
+def _focus(low_question: str) -> str:
+    """The quantity a "what was the turnout/price/..." question asks for ('' when none)."""
+    m = _FOCUS.search(low_question)
+    return m.group(1) if m else ""
+
+
 def question_kind(question: str) -> str:
     """What the question asks for: number, duration, date, person, place, yesno or thing."""
     low = fold(question).strip()
     if re.search(r"\bhow long\b|\bfor how many (hours|days|weeks|months|years)\b", low):
         return "duration"
-    if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage|share|amount)\b", low):
+    if re.search(r"\bhow (many|much|old)\b|\bwhat (number|percentage|share|amount)\b", low) or _focus(low) or (
+        re.match(r"^\s*what\b", low) and re.search(r"\b(will|would|does|did|do)\b.*\bcost\b", low)
+    ):
         return "number"
-    if re.match(r"^\s*when\b", low) or re.search(r"\bwhat (date|day|year|month)\b|\bwhich (date|day|year)\b", low):
+    if re.match(r"^\s*when\b", low) or re.search(rf"\b(what|which) ({_WHEN_NOUNS})\b", low):
         return "date"
     if re.match(r"^\s*(who|whom|whose)\b", low) or re.search(r"\bwhat (?:is|was) (?:the )?name\b", low):
         return "person"
@@ -104,12 +124,31 @@ def _number(token: str) -> str:
     return t
 
 
-def values(kind: str, text: str, question: str = "") -> dict[str, str]:
-    """Typed values a sentence gives for a kind of question: normalised key -> the words as written."""
+def values(kind: str, text: str, question: str = "", attached_only: bool = True) -> dict[str, str]:
+    """Typed values a sentence gives for a kind of question: normalised key -> the words as written.
+
+    For a number, only the numbers counting what the question asks about when some do (`attached_only`).
+    """
     found: dict[str, str] = {}
     q_low = fold(question)
     if kind == "duration":
+        taken: list[tuple[int, int]] = []
+        for m in _PART.finditer(text):  # "three-quarters of an hour", "an hour and a half", "two and a half days"
+            g = m.groups()
+            try:
+                if g[0]:
+                    hours = _FRACTION[fold(g[0]).removeprefix("a ").replace("-", " ")] * _HOURS[fold(g[1])]
+                elif g[2]:
+                    hours = (float(_number(g[2])) + _FRACTION[fold(g[4])]) * _HOURS[fold(g[3])]
+                else:
+                    hours = (float(_number(g[5])) + _FRACTION[fold(g[6])]) * _HOURS[fold(g[7])]
+            except (ValueError, KeyError):
+                continue
+            found[f"{hours:g}h"] = m.group(0)
+            taken.append(m.span())
         for m in _DURATION.finditer(text):  # compared in hours: "72 hours" and "three days" agree
+            if any(a <= m.start() < b for a, b in taken):
+                continue
             try:
                 hours = float(_number(m.group(1))) * _HOURS[fold(m.group(2))]
             except ValueError:
@@ -134,7 +173,7 @@ def values(kind: str, text: str, question: str = "") -> dict[str, str]:
                 found[key] = m.group(0) + (f" {noun}" if noun else "")
                 if noun and stem(fold(noun)) in q_terms:
                     attached[key] = found[key]
-        if attached:  # "injuring 17 people" answers "how many people", "two trams" does not
+        if attached and attached_only:  # "injuring 17 people" answers "how many people", "two trams" does not
             return attached
     elif kind == "date":
         for m in _DATE.finditer(text):
@@ -149,13 +188,29 @@ def values(kind: str, text: str, question: str = "") -> dict[str, str]:
                 found[key] = m.group(0)
     elif kind in ("person", "place"):
         asked = set(words(question))
+        located: dict[str, str] = {}
         for m in re.finditer(r"\b([A-Z][\w'’\-]+(?:\s+(?:[A-Z][\w'’\-]+|of|de|van|von|al|bin))*)", text):
-            if m.start() == 0 and " " not in m.group(1):
-                continue  # one capitalised word opening the sentence is as often a common noun ("Detectives")
+            if m.start() == 0 and " " not in m.group(1) and load_lexicon().is_common(fold(m.group(1)).removesuffix("'s")):
+                continue  # one capitalised common word opening the sentence ("Detectives"), not a name ("Belgrade")
             name_words = [w for w in words(m.group(1)) if w not in STOPWORDS and w not in asked and w not in _CALENDAR]
             if name_words and fold(m.group(1)).removesuffix("'s") not in STOPWORDS:
                 found[" ".join(name_words)] = m.group(1)
+                if kind == "place" and _LOCATED.search(text[max(0, m.start() - 40) : m.start()]):
+                    located[" ".join(name_words)] = m.group(1)
+        if located:  # "ran aground near Vlieland", "in the city of Marseille": the place, not the ship's cargo
+            return located
     return found
+
+
+_LOCATED = re.compile(r"\b(?:in|at|near|off|outside|inside|across|around)\s+(?:the\s+(?:\w+\s+){0,3}?(?:of\s+)?)?$",
+                      re.I)
+
+
+def present(kind: str, value_key: str, text: str, question: str = "") -> bool:
+    """True when `text` states the value `value_key` (a key of `values`) anywhere."""
+    if kind in ("person", "place"):
+        return _names_overlap(set(value_key.split()), set(words(text)))
+    return value_key in values(kind, text, question, attached_only=False)
 
 
 @dataclass(frozen=True)
@@ -187,6 +242,9 @@ def best_sentences(
     embedding `similarity`, when it says it in other words (similarity >= SIMILAR, some terms shared).
     """
     drop = _Q_WORDS | ({"last", "take", "took"} if kind == "duration" else set())
+    if re.search(r"\b(take|took|taken|taking) place\b", fold(question)):
+        drop |= {stem("take"), stem("place")}  # "where will the summit take place": the verb, not a place word
+    focus = stem(_focus(fold(question))) if kind == "number" else ""
     if re.search(r"\bor\b", fold(question)) and kind in ("duration", "number", "date"):
         drop |= {stem(w) for w in words(question) if w in NUMBER_WORDS or w.isdigit() or w in MONTHS}
     terms = [t for t in dict.fromkeys(content_terms(question)) if t not in drop]
@@ -203,6 +261,10 @@ def best_sentences(
     for p, s, e, have in spans:
         if names - set(words(p.text[s:e])) - set(words(p.title)):
             continue  # about someone or somewhere else
+        if focus:  # "what was the turnout": a sentence without the turnout does not answer; the headline says of what
+            if focus not in have:
+                continue
+            have = have | set(content_terms(p.title))
         cov = sum(idf[t] for t in terms if t in have) / total
         if kind not in ("thing", "yesno", "person", "place") and not values(kind, p.text[s:e], question):
             continue  # a sentence without a value of the kind asked does not answer it
@@ -254,9 +316,22 @@ def _names_overlap(a: set[str], b: set[str]) -> bool:
                for x in a for y in b)
 
 
-def disagree(kind: str, question: str, a: str, b: str) -> tuple[str, str] | None:
-    """The two differing values when sentences `a` and `b` disagree on what is asked, else None."""
+def _own(kind: str, question: str, mine: dict[str, str], other_doc: str) -> list[str]:
+    """The values of one side that the other side's article never states, as written."""
+    return [shown for key, shown in mine.items() if not present(kind, key, other_doc, question)]
+
+
+def disagree(kind: str, question: str, a: str, b: str, a_doc: str = "", b_doc: str = "") -> tuple[str, str] | None:
+    """The two differing values when sentences `a` and `b` disagree on what is asked, else None.
+
+    `a_doc`/`b_doc`, the retrieved text of each sentence's article: each side giving a value of the kind
+    asked that the other article never states is a disagreement ("2027" against "2028", both "on Thursday").
+    """
     va, vb = values(kind, a, question), values(kind, b, question)
+    if va and vb and a_doc and b_doc:
+        own_a, own_b = _own(kind, question, va, b_doc), _own(kind, question, vb, a_doc)
+        if own_a and own_b:
+            return own_a[0], own_b[0]
     if va and vb:
         if kind in ("person", "place"):
             full_a, full_b = [k for k in va if " " in k], [k for k in vb if " " in k]
@@ -275,6 +350,10 @@ def disagree(kind: str, question: str, a: str, b: str) -> tuple[str, str] | None
         return None
     if kind == "yesno" and negation_conflict(a, b) and negation_conflict(b, a):
         return "", ""
+    if kind == "yesno":  # "approved" against "rejected": a WordNet antonym, as the support judge finds it
+        ab, ba = judge(a, b).antonyms, judge(b, a).antonyms
+        if ab and ba:
+            return "", ""
     swap = swapped_phrase(a, b)
     if swap and (kind in ("thing", "yesno") or values(kind, swap[0], question) or values(kind, swap[1], question)):
         return swap
@@ -389,20 +468,30 @@ def detect(
         if edited:
             return edited
     found = best_sentences(question, passages, kind, similarity)
-    if found and similarity is not None and kind not in ("thing", "yesno"):
-        found += aligned(question, passages, kind, found[0], {f.passage.doc_id for f in found}, similarity)
-    if len(found) < 2:
+    if not found:
         return []
     anchor = found[0]
     found = [anchor, *(f for f in found[1:] if _other_source(anchor.passage, f.passage))]
     if similarity is not None and len(found) > 1:  # both must report the same event, not two facts of one kind
         sims = similarity(anchor.text, [f.text for f in found[1:]])
-        found = [anchor, *(f for f, sim in zip(found[1:], sims) if sim >= ALIGN_SIM)]
+        focus = stem(_focus(fold(question))) if kind == "number" else ""  # both sentences give the asked quantity
+        found = [anchor, *(f for f, sim in zip(found[1:], sims) if sim >= ALIGN_SIM or focus)]
+    if similarity is not None and kind not in ("thing", "yesno"):
+        # an article whose best-matching sentence tells something else may still report the anchor's fact
+        found += aligned(question, passages, kind, anchor, {f.passage.doc_id for f in found}, similarity)
+        found = [anchor, *(f for f in found[1:] if _other_source(anchor.passage, f.passage))]
+    if len(found) < 2:
+        return []
+    doc_text: dict[str, str] = {}
+    for p in passages:
+        if p.text not in doc_text.get(p.doc_id, ""):
+            doc_text[p.doc_id] = f"{doc_text.get(p.doc_id, '')}\n{p.text}"
     sides: list[Disputed] = []
     anchor_value = ""
     seen_values: set[frozenset[str]] = set()
     for other in found[1:]:
-        pair = disagree(kind, question, anchor.text, other.text)
+        pair = disagree(kind, question, anchor.text, other.text, doc_text[anchor.passage.doc_id],
+                        doc_text[other.passage.doc_id])
         if pair is None:
             continue
         anchor_value = anchor_value or pair[0]

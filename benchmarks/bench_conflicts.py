@@ -1,9 +1,12 @@
 """Conflict detection measured (issue 14): the article-pair fixture and answer-swapped dev paragraphs.
 
-    python benchmarks/bench_conflicts.py [--swapped-split report] [--limit N] [--skip-swapped]
+    python benchmarks/bench_conflicts.py [--swapped-split report] [--limit N] [--skip-swapped] [--skip-own]
 
 1. tests/fixtures/conflicts: every article ingested into one store; each case's question asked of the whole
-   library. A disagreeing pair counts as flagged when `conflicts` is non-empty and its claims cite both of the
+   library. The cases are split by a fixed rule, written down before any tuning (SPLIT_RULE): a case whose id
+   number is odd (d01, d03, ..., a01, a03, ...) is `dev`, even is `report`. Conflict detection is developed on
+   `dev` failures only; `report` is the claim. tests/fixtures/conflicts-dev holds further development pairs
+   (other topics, written for tuning; `own-dev`), measured the same way in their own store. A disagreeing pair counts as flagged when `conflicts` is non-empty and its claims cite both of the
    pair's articles (each claim's [n] in the answer); an agreeing pair counts as flagged when `conflicts` is non-empty.
    Targets: >= 90% of disagreeing pairs flagged with both claims cited, <= 5% of agreeing pairs flagged.
 2. evals/make_swapped_dev.py on the `report` split (never tuned on): each question asked of the paragraphs plus
@@ -30,6 +33,13 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import RESULTS, machine  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "conflicts"
+OWN_DEV = ROOT / "tests" / "fixtures" / "conflicts-dev"
+SPLIT_RULE = "fixture case id number odd (d01, d03, ..., a01, a03, ...) -> dev; even -> report (fixed before tuning)"
+
+
+def split_of(case_id: str) -> str:
+    """`dev` or `report` by SPLIT_RULE."""
+    return "dev" if int(re.sub(r"\D", "", case_id)) % 2 else "report"
 
 
 def _fold(text: str) -> str:
@@ -49,13 +59,27 @@ def _assistant(data_dir: Path) -> Any:
     return Assistant(Settings(data_dir=data_dir, corpus_dir=data_dir / "none"))
 
 
-def fixture_run(work: Path, limit: int | None) -> dict[str, Any]:
-    """Ask every case of the pair fixture; return rates and the failures."""
-    bot = _assistant(work / "fixture")
+def _rates(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    dis = [r for r in rows if r["disagree"]]
+    agr = [r for r in rows if not r["disagree"]]
+    return {
+        "cases": len(rows), "disagreeing": len(dis), "agreeing": len(agr),
+        "disagreeing_flagged_both_cited": round(sum(r["flagged"] and r["both_cited"] for r in dis) / max(1, len(dis)), 4),
+        "disagreeing_flagged_any": round(sum(r["flagged"] for r in dis) / max(1, len(dis)), 4),
+        "agreeing_flagged": round(sum(r["flagged"] for r in agr) / max(1, len(agr)), 4),
+        "agreeing_refused": round(sum(r["refused"] for r in agr) / max(1, len(agr)), 4),
+        "failures": [r for r in rows if (r["disagree"] and not (r["flagged"] and r["both_cited"]))
+                     or (not r["disagree"] and r["flagged"])],
+    }
+
+
+def fixture_run(work: Path, fixture: Path, limit: int | None, split: bool = True) -> dict[str, Any]:
+    """Ask every case of a pair fixture; return rates and the failures (per split when `split`)."""
+    bot = _assistant(work / fixture.name)
     t0 = time.perf_counter()
-    report = bot.ingest([FIXTURE / "articles"], show_progress=False)
+    report = bot.ingest([fixture / "articles"], show_progress=False)
     ingest_s = time.perf_counter() - t0
-    cases = [json.loads(line) for line in (FIXTURE / "cases.jsonl").read_text().splitlines() if line.strip()]
+    cases = [json.loads(line) for line in (fixture / "cases.jsonl").read_text().splitlines() if line.strip()]
     cases = cases[:limit] if limit else cases
     rows = []
     for case in cases:
@@ -64,22 +88,16 @@ def fixture_run(work: Path, limit: int | None) -> dict[str, Any]:
         cited = {c.doc_id for c in claims if f"[{c.citation}]" in ans.text}
         both = set(case["docs"]) <= cited
         rows.append({
-            "id": case["id"], "disagree": case["disagree"], "fact": case.get("fact"), "flagged": bool(ans.conflicts),
-            "both_cited": both, "refused": ans.refused, "answer": ans.text,
-            "values_in_answer": [v for v in case.get("values", []) if _contains(ans.text, v)],
+            "id": case["id"], "split": split_of(case["id"]) if split else "dev", "disagree": case["disagree"],
+            "fact": case.get("fact"), "flagged": bool(ans.conflicts), "both_cited": both, "refused": ans.refused,
+            "answer": ans.text, "values_in_answer": [v for v in case.get("values", []) if _contains(ans.text, v)],
         })
-    dis = [r for r in rows if r["disagree"]]
-    agr = [r for r in rows if not r["disagree"]]
-    return {
-        "cases": len(rows), "disagreeing": len(dis), "agreeing": len(agr),
-        "near_duplicates_at_ingest": report.near_duplicates, "ingest_s": round(ingest_s, 1),
-        "disagreeing_flagged_both_cited": round(sum(r["flagged"] and r["both_cited"] for r in dis) / max(1, len(dis)), 4),
-        "disagreeing_flagged_any": round(sum(r["flagged"] for r in dis) / max(1, len(dis)), 4),
-        "agreeing_flagged": round(sum(r["flagged"] for r in agr) / max(1, len(agr)), 4),
-        "agreeing_refused": round(sum(r["refused"] for r in agr) / max(1, len(agr)), 4),
-        "failures": [r for r in rows if (r["disagree"] and not (r["flagged"] and r["both_cited"]))
-                     or (not r["disagree"] and r["flagged"])],
-    }
+    out: dict[str, Any] = {"near_duplicates_at_ingest": report.near_duplicates, "ingest_s": round(ingest_s, 1)}
+    if not split:
+        return {**out, **_rates(rows)}
+    return {**out, "split_rule": SPLIT_RULE, "all": {k: v for k, v in _rates(rows).items() if k != "failures"},
+            "dev": _rates([r for r in rows if r["split"] == "dev"]),
+            "report": _rates([r for r in rows if r["split"] == "report"])}
 
 
 def swapped_run(work: Path, split: str, limit: int | None) -> dict[str, Any]:
@@ -130,11 +148,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--swapped-split", choices=["tune", "report"], default="report")
     ap.add_argument("--limit", type=int, help="only the first N cases/questions of each set")
     ap.add_argument("--skip-swapped", action="store_true")
+    ap.add_argument("--skip-own", action="store_true", help="skip the own development pairs (tests/fixtures/conflicts-dev)")
     ap.add_argument("--out", type=Path, default=RESULTS / "conflicts.json")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        result: dict[str, Any] = {"machine": machine(), "fixture": fixture_run(Path(tmp), args.limit)}
-        print(json.dumps({k: v for k, v in result["fixture"].items() if k != "failures"}, indent=2))  # noqa: T201
+        fixture = fixture_run(Path(tmp), FIXTURE, args.limit)
+        result: dict[str, Any] = {"machine": machine(), "fixture": fixture}
+        summary = {k: v for k, v in fixture.items() if k not in ("dev", "report")}
+        for half in ("dev", "report"):
+            summary[half] = {k: v for k, v in fixture[half].items() if k != "failures"}
+        summary["dev_failures"] = [r["id"] for r in fixture["dev"]["failures"]]  # report failures: in the file only
+        print(json.dumps(summary, indent=2))  # noqa: T201
+        if not args.skip_own and OWN_DEV.exists():
+            result["own_dev"] = fixture_run(Path(tmp), OWN_DEV, args.limit, split=False)
+            print(json.dumps({k: v for k, v in result["own_dev"].items() if k != "failures"}, indent=2))  # noqa: T201
         if not args.skip_swapped:
             result["swapped"] = swapped_run(Path(tmp), args.swapped_split, args.limit)
             print(json.dumps({k: v for k, v in result["swapped"].items() if k != "only_swapped_examples"}, indent=2))  # noqa: T201
