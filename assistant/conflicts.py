@@ -197,8 +197,8 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True)
                 found[" ".join(name_words)] = m.group(1)
                 if kind == "place" and _LOCATED.search(text[max(0, m.start() - 40) : m.start()]):
                     located[" ".join(name_words)] = m.group(1)
-        if located:  # "ran aground near Vlieland", "in the city of Marseille": the place, not the ship's cargo
-            return located
+        if located:  # "ran aground near Vlieland", "in the city of Marseille": the place first, then other names
+            return {**located, **found}
     return found
 
 
@@ -256,15 +256,16 @@ def best_sentences(
     idf = {t: math.log(1 + (n + 1) / (1 + sum(1 for x in spans if t in x[3]))) for t in terms}
     total = sum(idf.values()) or 1.0
     names = {n for n in capitalized_names(question) if n not in _Q_WORDS}
+    focused = {x[0].doc_id for x in spans if focus and focus in x[3]}
     best: dict[str, Found] = {}
     maybe: list[Found] = []
     for p, s, e, have in spans:
         if names - set(words(p.text[s:e])) - set(words(p.title)):
             continue  # about someone or somewhere else
-        if focus:  # "what was the turnout": a sentence without the turnout does not answer; the headline says of what
+        if p.doc_id in focused:  # "what was the turnout": in an article that gives the turnout, only its sentence answers
             if focus not in have:
                 continue
-            have = have | set(content_terms(p.title))
+            have = have | set(content_terms(p.title))  # the headline says of what
         cov = sum(idf[t] for t in terms if t in have) / total
         if kind not in ("thing", "yesno", "person", "place") and not values(kind, p.text[s:e], question):
             continue  # a sentence without a value of the kind asked does not answer it
@@ -379,16 +380,24 @@ class Disputed:
 
 
 ALIGN_SIM = 0.6  # a sentence this similar (embeddings) to the best answer sentence reports the same event
+ALIGN_SIM_ANSWERING = 0.5  # ... or this similar when it also holds ANSWERING of the question's terms
+ANSWERING = 0.5
+
+
+def _answers(question: str, sentence: str) -> bool:
+    """True when the sentence holds ANSWERING of the question's content terms (unweighted)."""
+    terms = [t for t in dict.fromkeys(content_terms(question)) if t not in _Q_WORDS]
+    return bool(terms) and sum(t in set(content_terms(sentence)) for t in terms) / len(terms) >= ANSWERING
 
 
 def aligned(
     question: str, passages: Sequence[Passage], kind: str, anchor: Found, have: set[str], similarity: Similarity
-) -> list[Found]:
-    """Other documents' own report of the anchor's fact, told in other words.
+) -> list[tuple[float, Found]]:
+    """Other documents' own report of the anchor's fact, told in other words, with its similarity, most similar first.
 
-    For each retrieved document without a sentence that answers the question by its terms, the
-    sentence most similar to the anchor sentence that gives a value of the kind asked counts as
-    its answer when the similarity is at least ALIGN_SIM.
+    For each retrieved document not in `have`, the sentence most similar to the anchor sentence that
+    gives a value of the kind asked, when the similarity is at least ALIGN_SIM (ALIGN_SIM_ANSWERING
+    for a sentence that also holds the question's terms).
     """
     options: list[Found] = []
     for p in passages:
@@ -401,9 +410,10 @@ def aligned(
         return []
     best: dict[str, tuple[float, Found]] = {}
     for f, sim in zip(options, similarity(anchor.text, [f.text for f in options])):
-        if sim >= ALIGN_SIM and (f.passage.doc_id not in best or sim > best[f.passage.doc_id][0]):
+        ok = sim >= ALIGN_SIM or (sim >= ALIGN_SIM_ANSWERING and _answers(question, f.text))
+        if ok and (f.passage.doc_id not in best or sim > best[f.passage.doc_id][0]):
             best[f.passage.doc_id] = (sim, Found(f.passage, f.start, f.end, anchor.coverage * RELATIVE_COVERAGE))
-    return [f for _, f in sorted(best.values(), key=lambda x: -x[0])]
+    return sorted(best.values(), key=lambda x: -x[0])
 
 
 def _shown(kind: str, question: str, sentence: str, phrase: str) -> str:
@@ -472,14 +482,19 @@ def detect(
         return []
     anchor = found[0]
     found = [anchor, *(f for f in found[1:] if _other_source(anchor.passage, f.passage))]
-    if similarity is not None and len(found) > 1:  # both must report the same event, not two facts of one kind
-        sims = similarity(anchor.text, [f.text for f in found[1:]])
+    if similarity is not None:  # both must report the same event, not two facts of one kind
         focus = stem(_focus(fold(question))) if kind == "number" else ""  # both sentences give the asked quantity
-        found = [anchor, *(f for f, sim in zip(found[1:], sims) if sim >= ALIGN_SIM or focus)]
-    if similarity is not None and kind not in ("thing", "yesno"):
-        # an article whose best-matching sentence tells something else may still report the anchor's fact
-        found += aligned(question, passages, kind, anchor, {f.passage.doc_id for f in found}, similarity)
-        found = [anchor, *(f for f in found[1:] if _other_source(anchor.passage, f.passage))]
+        chosen: dict[str, tuple[float, Found]] = {}
+        if len(found) > 1:
+            for f, sim in zip(found[1:], similarity(anchor.text, [f.text for f in found[1:]])):
+                if focus or sim >= ALIGN_SIM_ANSWERING:
+                    chosen[f.passage.doc_id] = (2.0 if focus else sim, f)
+        if kind not in ("thing", "yesno"):
+            # an article whose best-matching sentence tells something else may still report the anchor's fact
+            for sim, f in aligned(question, passages, kind, anchor, {anchor.passage.doc_id}, similarity):
+                if _other_source(anchor.passage, f.passage) and sim > chosen.get(f.passage.doc_id, (0.0,))[0]:
+                    chosen[f.passage.doc_id] = (sim, f)
+        found = [anchor, *(f for _, f in sorted(chosen.values(), key=lambda x: -x[0]))]
     if len(found) < 2:
         return []
     doc_text: dict[str, str] = {}
