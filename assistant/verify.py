@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from assistant.attribution import attributed_claim, split_attributions
 from assistant.chunk import split_sentences
 from assistant.citations import answer_sentences, quote_citation
 from assistant.judge import Verdict, judge
@@ -153,7 +154,7 @@ def ground(
     Re-citing to another passage uses the offline judge.
     """
     text, changes = clean_markers(text.strip())
-    sentences = answer_sentences(text)
+    sentences = answer_sentences(split_attributions(text))
     if sentences and REFUSAL.match(sentences[0][0]):
         refusal = sentences[0][0]
         if len(sentences) > 1 or sentences[0][1]:
@@ -167,6 +168,23 @@ def ground(
     parts: list[str] = []
     for i, (sentence, nums) in enumerate(sentences, start=1):
         label = f"sentence {i} (“{_short(sentence, 60)}”)"
+        # "The Herald (3 June) reports five hours [1]": the claim is judged, the outlet and date are [1]'s metadata
+        one = numbered[nums[0] - 1] if len(set(nums)) == 1 and 1 <= nums[0] <= len(numbered) else None
+        claim = attributed_claim(sentence, one) if one is not None else None
+        if claim is not None and content_terms(claim):
+            assert one is not None
+            if _supported(claim, evidence_text[one.chunk_id], one) and (found := best_quote(claim, one)):
+                key = (one.chunk_id, found[0], found[1])
+                if key not in keys:
+                    keys[key] = len(keys) + 1
+                    out.citations.append(quote_citation(keys[key], one, found[0], found[1]))
+                parts.append(_with_markers(sentence, [keys[key]]))
+                out.kept += 1
+            else:
+                out.removed += 1
+                out.first_removed = out.first_removed or sentence
+                changes.append(f"removed {label}: [{nums[0]}] does not support the attributed claim")
+            continue
         if len({t for t in content_terms(sentence) if not t.isdigit()}) < MIN_TERMS:
             out.removed += 1
             out.first_removed = out.first_removed or sentence

@@ -298,3 +298,44 @@ def test_latest_questions_lead_with_the_newest_source() -> None:
     assert text.startswith("The sources disagree: The most recent source, The Courier (4 June 2025), reports three hours [1]")
     assert "earlier, The Herald (3 June 2025) reported five hours [2]" in text
     assert [c.doc_id for c in citations] == ["new.md", "old.md"] and conflict.claims[0].date == "2025-06-04"
+
+
+@pytest.mark.parametrize("joiner", ["; ", ". "])
+def test_llm_answer_with_both_attributed_claims_keeps_both(make_assistant, joiner: str) -> None:  # type: ignore[no-untyped-def]
+    """The model writes the disagreement itself, as the prompt asks: the verifier keeps both attributed claims.
+
+    "The Herald (3 June 2025) reports five hours [n]" is the claim "five hours" quoted from [n] plus the outlet and
+    date of [n]'s article, which come from the store, not from the passage text.
+    """
+    import re
+    from typing import Any
+
+    from scripted_llm import Reply, ScriptedLLM
+
+    def respond(body: dict[str, Any]) -> Reply:
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        blocks = re.findall(r"^\[(\d+)\] from \"[^\n]*\n(`{3,})text\n(.*?)\n\2$", user, re.S | re.M)
+        five = next((num for num, _, text in blocks if "five hours" in text), None)
+        three = next((num for num, _, text in blocks if "three hours" in text), None)
+        if five is None or three is None:  # a request without the passages (none is expected)
+            return Reply("The sources don't say.")
+        return Reply(f"The sources disagree: The Courier (4 June 2025) reports three hours [{three}]{joiner}"
+                     f"The Herald (3 June 2025) reports five hours [{five}].")
+
+    llm = ScriptedLLM(respond)
+    bot = make_assistant(llm="openai", openai_base_url=llm.url, model="scripted", timeout=20.0, corpus_dir=NEWS)
+    bot.ingest()
+    ans = bot.answer(QUESTION)
+    assert ans.backend != "extractive", ans.changes  # the model's own answer was kept, not replaced
+    assert "The Courier (4 June 2025) reports three hours [" in ans.text
+    assert "The Herald (3 June 2025) reports five hours [" in ans.text
+    (conflict,) = ans.conflicts
+    assert {c.doc_id for c in conflict.claims} == {"herald.md", "courier.md"}
+    for claim in conflict.claims:
+        cited = next(c for c in ans.citations if c.n == claim.citation)
+        assert cited.doc_id == claim.doc_id and f"[{claim.citation}]" in ans.text
+    assert ans.as_of == "2025-06-04"
+    # the wrapper is checked against the store: an outlet that is not the cited article's is not rescued
+    llm.responder = lambda body: Reply("The Tribune (3 June 2025) reports five hours [1].")
+    wrong = bot.answer(QUESTION)
+    assert "The Tribune" not in wrong.text
