@@ -135,12 +135,16 @@ def _short(text: str, limit: int = 80) -> str:
 
 
 def claims(text: str, numbered: Sequence[Passage]) -> list[tuple[str, list[str]]]:
-    """(sentence, evidence text of each passage it cites) for every sentence of a draft, as `ground` reads them."""
+    """(claim, evidence text of each passage it cites) for every sentence of a draft, as `ground` reads them.
+
+    The claim is the sentence, or for an attributed one ("The Herald (3 June) reports five hours [1]") what it quotes.
+    """
     text, _ = clean_markers(text.strip())
     out: list[tuple[str, list[str]]] = []
-    for sentence, nums in answer_sentences(text):
+    for sentence, nums in answer_sentences(split_attributions(text)):
         cited = [numbered[n - 1] for n in dict.fromkeys(nums) if 1 <= n <= len(numbered)]
-        out.append((sentence, [" ".join(p.text[s:e] for s, e in evidence(p)) for p in cited]))
+        claim = attributed_claim(sentence, cited[0]) if len(cited) == 1 else None
+        out.append((claim or sentence, [" ".join(p.text[s:e] for s, e in evidence(p)) for p in cited]))
     return out
 
 
@@ -173,7 +177,11 @@ def ground(
         claim = attributed_claim(sentence, one) if one is not None else None
         if claim is not None and content_terms(claim):
             assert one is not None
-            if _supported(claim, evidence_text[one.chunk_id], one) and (found := best_quote(claim, one)):
+            if (
+                (entailed is None or entailed.get(claim, True))
+                and _supported(claim, evidence_text[one.chunk_id], one, judged)
+                and (found := best_quote(claim, one, judged))
+            ):
                 key = (one.chunk_id, found[0], found[1])
                 if key not in keys:
                     keys[key] = len(keys) + 1
