@@ -191,8 +191,6 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
         draft verifies, and the offline answer with a note is the last resort.
         """
         from assistant.llm import DECLINED_NOTE, RESTART, UNVERIFIED_NOTE, LLMError, classify, json_draft
-        from assistant.verify import ground
-
         bot: Assistant = self.assistant
         llm = bot.llm
         query, passages = state["query"], state["passages"]
@@ -240,20 +238,14 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
                     draft = state.pop("_draft")
                 if llm.json_mode:
                     draft = json_draft(draft, query.standalone, state["numbered"])
-                entailed = llm.entailment(draft, state["numbered"], changes) if bot.settings.judge_name == "llm" else None
-                g = ground(draft, state["numbered"], passages, entailed=entailed)
-                changes.extend(g.changes)
+                g, problem = llm.check_draft(draft, state["numbered"], passages, changes, attempt)
                 if llm.gated and g.refused:  # as LLMAnswerer.stream: refusals are the answerability check's call
-                    changes.append("the model declined although the passages answer the question")
                     yield fallback(DECLINED_NOTE)
                     return
-                if not g.empty:
+                if not problem:
                     yield Answer(query.question, g.text, g.refused, g.citations, list(passages), backend=llm.backend,
                                  notes=notes, changes=changes)
                     return
-                problem = (f"no sentence was supported by the passage it cited (for example “{g.first_removed[:150]}”)"
-                           if g.first_removed else "it contained no sentence with a citation")
-                changes.append(f"attempt {attempt + 1}: {problem}")
                 if llm.gated:  # as LLMAnswerer.stream: no second try for the gated local model
                     break
         except LLMError as err:

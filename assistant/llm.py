@@ -18,7 +18,7 @@ from assistant.prompts import render
 from assistant.settings import Settings
 from assistant.tokens import encoding_for_model
 from assistant.types import Answer, Citation, Passage
-from assistant.verify import REFUSAL, claims, ground
+from assistant.verify import REFUSAL, Grounded, claims, ground
 
 log = logging.getLogger(__name__)
 UNVERIFIED_NOTE = "The model's answer could not be verified; showing the offline answer."
@@ -207,24 +207,39 @@ class LLMAnswerer:
                 draft = json_draft(draft, question, numbered)
                 if shown is not None and not shown.count:
                     yield draft
-            entailed = self.entailment(draft, numbered, changes) if self.settings.judge_name == "llm" else None
-            g = ground(draft, numbered, passages, entailed=entailed)
-            changes.extend(g.changes)
-            if self.gated and g.refused:  # refusals are the answerability check's call, which found an answer
-                changes.append("the model declined although the passages answer the question")
+            g, problem = self.check_draft(draft, numbered, passages, changes, attempt)
+            if self.gated and g.refused:
                 yield self._fallback(question, passages, context, notes, changes, DECLINED_NOTE)
                 return
-            if not g.empty:
+            if not problem:
                 yield Answer(question, g.text, g.refused, g.citations, list(passages), backend=self.backend,
                              notes=notes, changes=changes)
                 return
-            problem = (f"no sentence was supported by the passage it cited (for example “{g.first_removed[:150]}”)"
-                       if g.first_removed else "it contained no sentence with a citation")
-            changes.append(f"attempt {attempt + 1}: {problem}")
             if attempt == 0 and not self.gated:  # a small local model's second try rarely verifies: not worth its time
                 yield "\n\n(retrying: the draft could not be verified)\n\n"
                 inputs = {**inputs, "previous": draft, "problem": problem}
         yield self._fallback(question, passages, context, notes, changes, UNVERIFIED_NOTE)
+
+    def check_draft(
+        self, draft: str, numbered: Sequence[Passage], passages: Sequence[Passage], changes: list[str], attempt: int
+    ) -> tuple[Grounded, str]:
+        """Ground one draft with the configured judge, logging every change in `changes`.
+
+        Returns the grounded draft and, when nothing in it verified, the problem to tell the model ("" when the
+        grounded text can be shown, or when the gated model declined: refusals are the answerability check's call).
+        """
+        entailed = self.entailment(draft, numbered, changes) if self.settings.judge_name == "llm" else None
+        g = ground(draft, numbered, passages, entailed=entailed)
+        changes.extend(g.changes)
+        if self.gated and g.refused:
+            changes.append("the model declined although the passages answer the question")
+            return g, ""
+        if not g.empty:
+            return g, ""
+        problem = (f"no sentence was supported by the passage it cited (for example “{g.first_removed[:150]}”)"
+                   if g.first_removed else "it contained no sentence with a citation")
+        changes.append(f"attempt {attempt + 1}: {problem}")
+        return g, problem
 
     def entailment(self, draft: str, numbered: Sequence[Passage], changes: list[str]) -> dict[str, bool] | None:
         """The LLM judge: one schema-constrained call asking whether each draft sentence is entailed by what it cites.
