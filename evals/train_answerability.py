@@ -28,16 +28,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.answerability import MODEL_FILE, Logistic, auroc, fit  # noqa: E402
 from assistant.chunk import split_sentences  # noqa: E402
+from assistant.extractive import embed_order, embedded_rows, score  # noqa: E402
 from assistant.features import (  # noqa: E402
+    CE_FEATURES,
     DENSE_FEATURES,
+    QUESTION_CE_FEATURES,
+    QUESTION_COLUMNS,
     QUESTION_FEATURES,
+    SENTENCE_COLUMNS,
     SENTENCE_FEATURES,
     Candidate,
     candidates,
-    dense_features,
-    idf,
-    question_features,
-    sentence_features,
+    cheap_rows,
 )
 from assistant.lexical import fold  # noqa: E402
 from assistant.question import Question, analyse  # noqa: E402
@@ -61,9 +63,21 @@ class Item:
     passages: list[Passage]
     cands: list[Candidate]
     rows: list[list[float]]
-    sims: list[float]
+    sims: dict[str, float]
     labels: list[int]
     augmented: bool = False
+    ces: dict[str, float] | None = None  # cross-encoder logits by sentence text (out-of-fold for tune questions)
+
+    def similarity(self, question: str, texts: object) -> list[float]:
+        """The cached question-sentence similarities, as the answerer's `similarity` callable."""
+        del question
+        return [self.sims[t] for t in texts]  # type: ignore[attr-defined]
+
+    def scorer(self, question: str, texts: object) -> list[float]:
+        """The cached cross-encoder logits, as the answerer's `scorer` callable."""
+        del question
+        assert self.ces is not None
+        return [self.ces[t] for t in texts]  # type: ignore[attr-defined]
 
 
 def _norm(text: str) -> str:
@@ -106,7 +120,7 @@ def collect(split: str, work: Path) -> list[Raw]:
     return out
 
 
-def featurize(raw: Raw, reword: random.Random | None = None) -> Item:
+def featurize(raw: Raw, reword: random.Random | None = None, ces: dict[str, float] | None = None) -> Item:
     """Candidates, features and labels of one question, with the answerer's own feature code.
 
     With `reword`, a simulated rewording: each question term the passages contain is dropped with
@@ -119,56 +133,70 @@ def featurize(raw: Raw, reword: random.Random | None = None) -> Item:
         present = set().union(*(c.terms for c in cands)) if cands else set()
         kept = tuple(t for t in q.terms if t not in present or reword.random() >= REWORD_DROP)
         q = replace(q, terms=kept or q.terms[:1])
-    feats = sentence_features(q, cands, idf(cands, list(q.terms) + list(q.context_terms)))
+    feats = cheap_rows(q, cands)
     golds = [_norm(a) for a in raw.answers if a.strip()] if raw.answerable else []
     labels = [int(any(g in _norm(c.text) for g in golds)) for c in cands]
     return Item(raw.qid + ("#reworded" if reword else ""), raw.article, raw.answerable, q, raw.passages, cands, feats,
-                [raw.sims[c.text] for c in cands], labels, reword is not None)
+                raw.sims, labels, reword is not None, ces)
 
 
 def stage1_order(model: Logistic, item: Item, top: int) -> list[int]:
-    """Candidate indices the answerer would embed (stage-1 best first)."""
+    """Candidate indices the answerer would embed (stage-1 best first): extractive.embed_order itself."""
+    return embed_order(item.q, item.cands, model, top, item.rows)[0] if item.cands else []
+
+
+def dense_rows(s1: Logistic, item: Item, top: int) -> tuple[list[int], list[list[float]]]:
+    """(indices, sentence rows) of the candidates the sentence model scores, from extractive.embedded_rows itself."""
     if not item.cands:
-        return []
-    p = model.predict(item.rows)
-    return sorted(range(len(item.cands)), key=lambda i: (-p[i], item.cands[i].rank, item.cands[i].start))[:top]
-
-
-def dense_rows(item: Item, order: list[int]) -> list[list[float]]:
-    """Full sentence rows (cheap + dense features) for the embedded candidates."""
-    return [item.rows[i] + d for i, d in zip(order, dense_features([item.sims[i] for i in order]))]
+        return [], []
+    order, full, _, _ = embedded_rows(item.q, item.cands, s1, top, item.similarity,
+                                      item.scorer if item.ces is not None else None, item.rows)
+    return order, full
 
 
 def ranked(stage1: Logistic, sentence: Logistic, item: Item, top: int) -> tuple[list[int], list[float], list[float]]:
-    """(candidate indices best first, their probabilities, the question row), as extractive.rank computes them."""
-    order = stage1_order(stage1, item, top)
-    if not order:
-        return [], [], question_features(item.q, item.passages, [], [], [], [])
-    full = dense_rows(item, order)
-    probs = sentence.predict(full)
-    best = sorted(range(len(order)), key=lambda j: (-probs[j], item.cands[order[j]].rank, item.cands[order[j]].start))
-    idx = [order[j] for j in best]
-    qrow = question_features(item.q, item.passages, [item.cands[i] for i in idx], [full[j] for j in best],
-                             [float(probs[j]) for j in best], [item.sims[i] for i in idx])
-    return idx, [float(probs[j]) for j in best], qrow
+    """(candidate indices best first, their probabilities, the question row), from extractive.score itself."""
+    scorer = item.scorer if item.ces is not None else None
+    scored, qrow = score(item.q, item.passages, item.cands, item.similarity, scorer, stage1, sentence, top, item.rows)
+    at = {id(c): i for i, c in enumerate(item.cands)}
+    return [at[id(s.cand)] for s in scored], [s.prob for s in scored], qrow
+
+
+def sentence_names(items: list[Item]) -> tuple[str, ...]:
+    """The sentence model's features: with the cross-encoder's logit when the items carry it."""
+    return (*SENTENCE_FEATURES, *DENSE_FEATURES, *(CE_FEATURES if items and items[0].ces is not None else ()))
+
+
+def question_names(items: list[Item]) -> tuple[str, ...]:
+    """The question model's features: with the cross-encoder's summary when the items carry it."""
+    return (*QUESTION_FEATURES, *(QUESTION_CE_FEATURES if items and items[0].ces is not None else ()))
+
+
+def fit_stage_models(items: list[Item], top: int) -> tuple[Logistic, Logistic]:
+    """Stage-1 (cheap features, every candidate) and sentence (the embedded candidates) models."""
+    s1 = fit(SENTENCE_FEATURES, [r for it in items for r in it.rows], [y for it in items for y in it.labels], L2)
+    names = sentence_names(items)
+    at = [SENTENCE_COLUMNS.index(n) for n in names]
+    srows, slabels = [], []
+    for it in items:
+        order, full = dense_rows(s1, it, top)
+        srows += [[r[i] for i in at] for r in full]
+        slabels += [it.labels[i] for i in order]
+    return s1, fit(names, srows, slabels, L2)
 
 
 def fit_models(items: list[Item], top: int) -> tuple[Logistic, Logistic, Logistic]:
     """Stage-1, sentence and question models fitted on `items` (question model on cross-fitted sentence probabilities)."""
-    s1 = fit(SENTENCE_FEATURES, [r for it in items for r in it.rows], [y for it in items for y in it.labels], L2)
-    srows, slabels = [], []
-    for it in items:
-        order = stage1_order(s1, it, top)
-        srows += dense_rows(it, order)
-        slabels += [it.labels[i] for i in order]
-    sent = fit((*SENTENCE_FEATURES, *DENSE_FEATURES), srows, slabels, L2)
+    s1, sent = fit_stage_models(items, top)
     return s1, sent, fit_question(items, top)
 
 
 def fit_question(items: list[Item], top: int, folds: int = 3, seed: int = 13) -> Logistic:
     """The question model, fitted on question rows computed with out-of-fold sentence models (grouped by article)."""
     qrows, qlabels = out_of_fold_rows(items, top, folds, seed)
-    return fit(QUESTION_FEATURES, qrows, qlabels, L2)
+    names = question_names(items)
+    at = [QUESTION_COLUMNS.index(n) for n in names]
+    return fit(names, [[r[i] for i in at] for r in qrows], qlabels, L2)
 
 
 def article_folds(items: list[Item], folds: int, seed: int) -> list[set[str]]:
@@ -182,14 +210,7 @@ def out_of_fold_rows(items: list[Item], top: int, folds: int, seed: int) -> tupl
     """Question rows of every item from stage-1/sentence models that never saw its article."""
     rows: dict[str, list[float]] = {}
     for held in article_folds(items, folds, seed):
-        train = [it for it in items if it.article not in held]
-        s1 = fit(SENTENCE_FEATURES, [r for it in train for r in it.rows], [y for it in train for y in it.labels], L2)
-        srows, slabels = [], []
-        for it in train:
-            order = stage1_order(s1, it, top)
-            srows += dense_rows(it, order)
-            slabels += [it.labels[i] for i in order]
-        sent = fit((*SENTENCE_FEATURES, *DENSE_FEATURES), srows, slabels, L2)
+        s1, sent = fit_stage_models([it for it in items if it.article not in held], top)
         for it in items:
             if it.article in held:
                 rows[it.qid] = ranked(s1, sent, it, top)[2]
@@ -227,7 +248,7 @@ def choose_threshold(items: list[Item], top: int, folds: int, seed: int) -> tupl
         for it in items:
             if it.article in held:
                 idx, _, qrow = ranked(s1, sent, it, top)
-                probs[it.qid] = float(qm.predict([qrow])[0])
+                probs[it.qid] = float(qm.predict_columns(QUESTION_COLUMNS, [qrow])[0])
                 firsts[it.qid] = bool(idx) and bool(it.labels[idx[0]])
     items = [it for it in items if not it.augmented]  # the threshold is chosen on the questions as written
     p = [probs[it.qid] for it in items]
@@ -251,6 +272,8 @@ def main() -> None:
     ap.add_argument("--embed-top", type=int, default=EMBED_TOP)
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--cache", type=Path, help="pickle of the collected features: read if present, else written")
+    ap.add_argument("--ce", type=Path, help="cross-encoder logits (evals/train_crossencoder.py score): fit with them, "
+                    "on the tune questions they hold (scored by a model that never saw them)")
     args = ap.parse_args()
     t0 = time.time()
     if args.cache and args.cache.exists():
@@ -262,9 +285,12 @@ def main() -> None:
         if args.cache:
             args.cache.write_bytes(pickle.dumps((tune, report)))
     rng = random.Random(args.seed)
+    ce: dict[str, dict[str, float]] = pickle.loads(args.ce.read_bytes()) if args.ce else {}
+    if ce:
+        tune = [r for r in tune if r.qid in ce]
     tune_raw = tune
-    tune = [featurize(r) for r in tune_raw] + [featurize(r, rng) for r in tune_raw]
-    report = [featurize(r) for r in report]
+    tune = [featurize(r, None, ce.get(r.qid)) for r in tune_raw] + [featurize(r, rng, ce.get(r.qid)) for r in tune_raw]
+    report = [featurize(r, None, ce.get(r.qid)) for r in report]
     t1 = time.time()
     top = args.embed_top
     threshold, tune_cv = choose_threshold(tune, top, args.folds, args.seed)
@@ -272,6 +298,7 @@ def main() -> None:
     data = {
         "note": "Fitted by evals/train_answerability.py on the squad-dev13 `tune` articles only.",
         "seed": args.seed, "threshold": threshold, "embed_top": top, "extra_ratio": 0.8,
+        "crossencoder": bool(ce),
         "stage1": s1.to_dict(), "sentence": sent.to_dict(), "question": qm.to_dict(),
     }
     MODEL_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
@@ -279,7 +306,7 @@ def main() -> None:
     probs, firsts, recall_at = [], [], []
     for it in report:
         idx, _, qrow = ranked(s1, sent, it, top)
-        probs.append(float(qm.predict([qrow])[0]))
+        probs.append(float(qm.predict_columns(QUESTION_COLUMNS, [qrow])[0]))
         firsts.append(bool(idx) and bool(it.labels[idx[0]]))
         if it.answerable and any(it.labels):
             recall_at.append(any(it.labels[i] for i in stage1_order(s1, it, top)))
@@ -290,7 +317,8 @@ def main() -> None:
         sum(1 for it in report if it.answerable and any(it.labels)) / max(1, sum(it.answerable for it in report)), 4)
     figures = {
         "what": "offline answerability models (assistant/data/answerability.json)",
-        "command": "nice -n 10 python -m evals.train_answerability",
+        "command": "nice -n 10 python -m evals.train_answerability" + (" --ce CE.pkl" if ce else ""),
+        "tune_articles_used": sorted({r.article for r in tune_raw}),
         "split": json.loads(dev_subset.SPLIT.read_text(encoding="utf-8")),
         "seed": args.seed, "embed_top": top, "threshold": threshold,
         "tune_questions": len(tune_raw), "reworded_copies": len(tune) - len(tune_raw), "reword_drop": REWORD_DROP,
