@@ -10,12 +10,12 @@ one; every document that disagrees with it becomes a claim, newest first.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from assistant import features
 from assistant.chunk import split_sentences
 from assistant.citations import quote_citation
 from assistant.dates import human_date
@@ -32,6 +32,7 @@ from assistant.lexical import (
     words,
 )
 from assistant.lexicon import load as load_lexicon
+from assistant.polarity import opposed, poles
 from assistant.types import Citation, Claim, Conflict, Passage
 
 MIN_COVERAGE = 0.5  # share of the question's weighted terms a sentence must contain to answer it
@@ -245,15 +246,16 @@ def best_sentences(
     if re.search(r"\b(take|took|taken|taking) place\b", fold(question)):
         drop |= {stem("take"), stem("place")}  # "where will the summit take place": the verb, not a place word
     focus = stem(_focus(fold(question))) if kind == "number" else ""
+    if kind == "yesno":  # "did they approve": a sentence saying "rejected" answers it as well
+        drop |= {stem(x) for yes, no in poles(question) for x in yes | no}
     if re.search(r"\bor\b", fold(question)) and kind in ("duration", "number", "date"):
         drop |= {stem(w) for w in words(question) if w in NUMBER_WORDS or w.isdigit() or w in MONTHS}
     terms = [t for t in dict.fromkeys(content_terms(question)) if t not in drop]
     if not terms:
         return []
-    spans = [(p, s, e, set(content_terms(p.text[s:e]))) for p in passages for s, e in split_sentences(p.text)]
-    spans = [x for x in spans if len(words(x[0].text[x[1] : x[2]])) >= 4]
-    n = max(1, len(spans))
-    idf = {t: math.log(1 + (n + 1) / (1 + sum(1 for x in spans if t in x[3]))) for t in terms}
+    cands = features.candidates(passages)  # the extractive answerer's sentences and term weights
+    spans = [(c.passage, c.start, c.end, set(c.terms)) for c in cands]
+    idf = features.idf(cands, terms)
     total = sum(idf.values()) or 1.0
     names = {n for n in capitalized_names(question) if n not in _Q_WORDS}
     focused = {x[0].doc_id for x in spans if focus and focus in x[3]}
@@ -351,9 +353,8 @@ def disagree(kind: str, question: str, a: str, b: str, a_doc: str = "", b_doc: s
         return None
     if kind == "yesno" and negation_conflict(a, b) and negation_conflict(b, a):
         return "", ""
-    if kind == "yesno":  # "approved" against "rejected": a WordNet antonym, as the support judge finds it
-        ab, ba = judge(a, b).antonyms, judge(b, a).antonyms
-        if ab and ba:
+    if kind == "yesno":  # "approved" against "rejected": opposite poles of the asked verb, or WordNet antonyms
+        if opposed(question, a, b) or (judge(a, b).antonyms and judge(b, a).antonyms):
             return "", ""
     swap = swapped_phrase(a, b)
     if swap and (kind in ("thing", "yesno") or values(kind, swap[0], question) or values(kind, swap[1], question)):
@@ -404,7 +405,7 @@ def aligned(
         if p.doc_id in have:
             continue
         for s, e in split_sentences(p.text):
-            if len(words(p.text[s:e])) >= 4 and values(kind, p.text[s:e], question):
+            if len(words(p.text[s:e])) >= 4 and (kind == "yesno" or values(kind, p.text[s:e], question)):
                 options.append(Found(p, s, e, 0.0))
     if not options:
         return []
@@ -489,7 +490,7 @@ def detect(
             for f, sim in zip(found[1:], similarity(anchor.text, [f.text for f in found[1:]])):
                 if focus or sim >= ALIGN_SIM_ANSWERING:
                     chosen[f.passage.doc_id] = (2.0 if focus else sim, f)
-        if kind not in ("thing", "yesno"):
+        if kind != "thing":
             # an article whose best-matching sentence tells something else may still report the anchor's fact
             for sim, f in aligned(question, passages, kind, anchor, {anchor.passage.doc_id}, similarity):
                 if _other_source(anchor.passage, f.passage) and sim > chosen.get(f.passage.doc_id, (0.0,))[0]:

@@ -113,6 +113,24 @@ def _passage(doc_id: str, text: str, outlet: str, date: str) -> Passage:
          "Repairs done, the bridge reopened March 12.", False),
         ("What did the council vote to build?", "The council voted to build a new library on Elm Street.",
          "The council voted to build a new swimming pool on Elm Street.", True),
+        # yes/no told with opposite verbs, not negation
+        ("Did the Hale council approve the stadium?", "The Hale council approved the stadium on Monday.",
+         "The Hale council rejected the stadium on Monday.", True),
+        ("Did Brinley Foods increase its dividend?", "Brinley Foods raised its dividend after profits rose 9 percent.",
+         "Brinley Foods cut its dividend despite a 9 percent rise in profits.", True),
+        ("Did the Kirkwall council accept the wind farm?", "The Kirkwall council rejected the wind farm.",
+         "Kirkwall councillors voted down the wind farm.", False),
+        ("Did the Hale council approve the cycle lane?", "The Hale council approved the cycle lane by 21 votes to 9.",
+         "Hale councillors gave the go-ahead to the cycle lane, voting 21 to 9.", False),
+        # a place or a name of another shape; values the other article never states
+        ("Which city will host the 2029 choir festival?", "Lyon will host the 2029 choir festival, organisers said in Vienna.",
+         "The 2029 choir festival will be hosted in the city of Marseille, organisers said in Vienna.", True),
+        ("Which city will host the 2029 choir festival?", "Porto will host the 2029 choir festival, organisers said.",
+         "The 2029 choir festival will be hosted in the Portuguese city of Porto, organisers said.", False),
+        ("When will the Tramore hall open?", "The Tramore hall will open in 2027, the council said on Thursday.",
+         "The Tramore hall is now expected to open in 2028, the council said on Thursday.", True),
+        ("How long did the Stenby lockdown last?", "The Stenby lockdown lasted 45 minutes on Tuesday.",
+         "The Stenby lockdown was lifted after three-quarters of an hour on Tuesday.", False),
     ],
 )
 def test_conflict_detection_pairs(question: str, a: str, b: str, disagree: bool) -> None:
@@ -339,3 +357,22 @@ def test_llm_answer_with_both_attributed_claims_keeps_both(make_assistant, joine
     llm.responder = lambda body: Reply("The Tribune (3 June 2025) reports five hours [1].")
     wrong = bot.answer(QUESTION)
     assert "The Tribune" not in wrong.text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "claim"),
+    [
+        ("The Herald (3 June 2025) reports five hours", "five hours"),
+        ("The sources disagree: The Herald (3 June) reports five hours", "five hours"),
+        ("Earlier, The Herald (3 June 2025) reported five hours", "five hours"),
+        ("One report gives five hours", "five hours"),
+        ("The Tribune (3 June 2025) reports five hours", None),  # not the cited article's outlet
+        ("The Herald (4 June 2025) reports five hours", None),  # not its date
+        ("The Geneva talks lasted five hours", None),  # not attributed: judged as it stands
+    ],
+)
+def test_attributed_claim_is_checked_against_the_cited_articles_metadata(sentence: str, claim: str | None) -> None:
+    from assistant.attribution import attributed_claim
+
+    passage = _passage("herald.md", "The Geneva talks lasted five hours, officials said.", "The Herald", "2025-06-03")
+    assert attributed_claim(sentence, passage) == claim
