@@ -61,6 +61,9 @@ _DATE = re.compile(
 )
 
 
+# words that make "how long is/will ..." ask for a time, not a length ("how long will the bridge be")
+_TIMED = re.compile(r"\b(last|lasted|take|takes|took|stay|stayed|remain|remained|run|ran|wait|serve|served|closed|shut|"
+                    r"open|opened|delayed|suspended|held|expected|continue|go on|away|gone|for|since|in office|been)\b")
 _WHEN_NOUNS = "date|day|year|month|night|morning|afternoon|evening|weekend|week"
 # quantities a "what was the X" question asks for as a number
 _QUANTITIES = ("turnout", "price", "cost", "fare", "population", "score", "rate", "budget", "total", "salary", "fine",
@@ -77,6 +80,8 @@ def _focus(low_question: str) -> str:
 def question_kind(question: str) -> str:
     """What the question asks for: number, duration, date, person, place, yesno or thing."""
     low = fold(question).strip()
+    if re.search(r"\bhow long (?:is|are|was|were|will|would)\b", low) and not _TIMED.search(low):
+        return "thing"  # "how long will the bridge be": a length, not a time
     if re.search(r"\bhow long\b|\bfor how many (hours|days|weeks|months|years)\b", low):
         return "duration"
     if re.search(r"\bhow (many|much|old)\b|\bwhat (number|percentage|share|amount)\b", low) or _focus(low) or (

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant import judge
+from assistant.attribution import attributed_claim, split_attributions
 from assistant.citations import answer_sentences
 from assistant.lexical import fold
 from assistant.types import Answer
@@ -153,17 +154,22 @@ class CitationScore:
 def cited_sentences(answer: Answer) -> list[CitedSentence]:
     """Split an answer into sentences and resolve each [n] to the text of the retrieved passage it quotes.
 
-    When the cited chunk is not among the answer's passages the quote itself stands in.
+    When the cited chunk is not among the answer's passages the quote itself stands in. An attributed
+    sentence ("The Herald (3 June 2025) reports five hours [1]") is judged as its claim when the outlet and
+    date are [1]'s article's (assistant.attribution).
     """
     by_n = {c.n: c for c in answer.citations}
-    passages = {p.chunk_id: p.text for p in answer.passages}
+    passages = {p.chunk_id: p for p in answer.passages}
     out = []
-    for sentence, nums in answer_sentences(answer.text):
+    for sentence, nums in answer_sentences(split_attributions(answer.text)):
         cited = []
         for n in nums:
             c = by_n.get(n)
             if c is not None:
-                cited.append(passages.get(c.chunk_id, c.quote))
+                cited.append(passages[c.chunk_id].text if c.chunk_id in passages else c.quote)
+        one = [by_n[n] for n in dict.fromkeys(nums) if n in by_n]
+        if len(one) == 1 and one[0].chunk_id in passages:
+            sentence = attributed_claim(sentence, passages[one[0].chunk_id]) or sentence
         out.append(CitedSentence(sentence, tuple(cited), tuple(nums)))
     return out
 
