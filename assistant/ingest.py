@@ -53,9 +53,62 @@ def chunker_id(settings: Settings) -> str:
 Chunked = tuple[Document, list[Chunk]]
 
 
-def embed_chunks(chunked: Sequence[Chunked], embedder: Embeddings) -> list[list[float]]:
-    """One embedding pass over every chunk (the title prefixed, as BM25 sees it too)."""
-    return embedder.embed_documents([f"{doc.title}\n{c.text}" for doc, chunks in chunked for c in chunks])
+def _off_main_thread(fn: Callable[[threading.Event], list[list[float]]]) -> list[list[float]]:
+    """Run `fn(stop)` on a helper thread while the main thread waits, so Ctrl-C is handled at once.
+
+    Python runs a signal handler only between bytecodes of the main thread: during one long C call
+    (an embedding batch: 0.6-1.7 s on a loaded 2-core machine) Ctrl-C would wait for it to return.
+    On Ctrl-C, `stop` is set and the helper ends after its current batch; nothing of it is written.
+    """
+    out: list[list[list[float]]] = []
+    failed: list[BaseException] = []
+    stop = threading.Event()
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            out.append(fn(stop))
+        except BaseException as exc:  # re-raised in the caller
+            failed.append(exc)
+        finally:
+            done.set()
+
+    # not a daemon: the process exits once the batch returns (onnxruntime aborts if torn down under one)
+    threading.Thread(target=run, name="ingest-embed").start()
+    try:
+        while not done.wait(0.05):  # a short wait: the handler runs between waits whatever the platform
+            pass
+    except BaseException:
+        stop.set()
+        raise
+    if failed:
+        raise failed[0]
+    return out[0]
+
+
+class _Stopped(Exception):
+    """The embedding was abandoned (Ctrl-C)."""
+
+
+def embed_chunks(chunked: Sequence[Chunked], embedder: Embeddings, stop: threading.Event | None = None) -> list[list[float]]:
+    """One embedding pass over every chunk (the title prefixed, as BM25 sees it too).
+
+    With `stop`, texts go to the embedder one batch at a time (sorted by length, as it would batch
+    them) and the pass ends early once `stop` is set.
+    """
+    texts = [f"{doc.title}\n{c.text}" for doc, chunks in chunked for c in chunks]
+    size = getattr(embedder, "batch_size", None)
+    if stop is None or not isinstance(size, int):
+        return embedder.embed_documents(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out: list[list[float]] = [[] for _ in texts]
+    for at in range(0, len(order), size):
+        if stop.is_set():
+            raise _Stopped
+        part = order[at : at + size]
+        for i, vector in zip(part, embedder.embed_documents([texts[i] for i in part])):
+            out[i] = vector
+    return out
 
 
 def write_documents(
@@ -282,7 +335,7 @@ def ingest(
     def flush() -> None:
         if pending:
             group = list(pending)
-            vectors = embed_chunks(group, embedder)
+            vectors = _off_main_thread(functools.partial(embed_chunks, group, embedder))
             writer.submit(lambda: write(group, vectors))
 
     try:
