@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from collections import defaultdict
@@ -132,6 +133,14 @@ def figures(pairs: list[dict[str, Any]], rows: dict[str, dict[str, Any]]) -> dic
                        **{name: round(sum(1 for k in ix if said[k] == pairs[k]["label"]) / len(ix), 3)
                           for name, said in judges.items()}}
                 for kind, ix in sorted(kinds.items())}
+    per_kind_pr: dict[str, dict[str, Any]] = {}  # an error kind with every supported pair of its set (as evals.judge_report)
+    for kind, ix in sorted(kinds.items()):
+        if pairs[ix[0]]["label"]:
+            continue
+        subset = ix + [k for k, p in enumerate(pairs) if p["label"] and p["set"] == pairs[ix[0]]["set"]]
+        per_kind_pr[kind] = {name: {m: v for m, v in scores([pairs[k]["label"] for k in subset],
+                                                             [said[k] for k in subset]).items() if m != "accuracy"}
+                             for name, said in judges.items()}
     calls: dict[int, dict[str, Any]] = {}
     for r in rows.values():
         calls[r["call"]] = r
@@ -141,6 +150,7 @@ def figures(pairs: list[dict[str, Any]], rows: dict[str, dict[str, Any]]) -> dic
         "judge_pairs_v2_report": block(lambda p: p["set"] == "judge_pairs_v2.jsonl"),
         "news_holdout": block(lambda p: p["set"] == "judge_pairs.jsonl"),
         "per_kind_share_right": per_kind,
+        "per_error_kind_with_all_supported": per_kind_pr,
         "calls": len(calls), "unusable_replies": sum(1 for c in calls.values() if not c["usable"]),
         "seconds_per_answer": round(sum(seconds) / len(seconds), 2) if seconds else None,
         "seconds_per_answer_max": max(seconds) if seconds else None,
@@ -169,6 +179,7 @@ def main() -> None:
         "pairs": "evals/judge_pairs_v2.jsonl report split + evals/judge_pairs.jsonl holdout split (news, by hand)",
         "seed": args.seed, "batch": args.batch, **meta,
         "positive_class": "supported; precision = share of accepted sentences that are supported",
+        "load_average_at_write": [round(x, 1) for x in os.getloadavg()],
         **figures(pairs, rows),
     })
 
