@@ -57,7 +57,7 @@ def main() -> None:
             "tokens_per_s": round(tokens / raw_s, 0),
         },
     }
-    runs = [("folder", {})]
+    runs: list[tuple[str, dict[str, str]]] = [("folder", {})]
     server = None
     if not args.no_server:
         server = ChromaServer(work / "server").start()
