@@ -114,7 +114,7 @@ def swapped_run(work: Path, split: str, limit: int | None) -> dict[str, Any]:
     questions = [json.loads(line) for line in (out / "questions.jsonl").read_text().splitlines() if line.strip()]
     questions = questions[:limit] if limit else questions
     only_swapped = both = only_gold = neither = refused = flagged = 0
-    examples = []
+    examples: list[dict[str, str]] = []
     for q in questions:
         ans = bot.answer(q["question"])
         gold = any(_contains(ans.text, a) for a in q["answers"])
