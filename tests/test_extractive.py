@@ -80,3 +80,12 @@ def test_shipped_models_load() -> None:
     m = load()
     assert 0.0 < m.threshold < 1.0 and m.embed_top >= 4
     assert len(m.question.names) == len(m.question.coef)
+
+
+def test_predict_columns_reads_its_own_features_by_name() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 2))
+    model = fit(("a", "b"), x.tolist(), (x[:, 1] > 0).astype(int).tolist())
+    wide = np.hstack([rng.normal(size=(200, 1)), x[:, ::-1]])  # an extra column first, then b, a
+    assert np.allclose(model.predict_columns(("extra", "b", "a"), wide.tolist()), model.predict(x.tolist()))
+    assert not load().uses_crossencoder  # no cross-encoder shipped: the answerer must not wait for one
