@@ -37,6 +37,12 @@ class Grounded:
     removed: int = 0
     first_removed: str = ""
 
+    def remove(self, sentence: str, why: str) -> None:
+        """Count `sentence` as removed and say why in the changes."""
+        self.removed += 1
+        self.first_removed = self.first_removed or sentence
+        self.changes.append(why)
+
     @property
     def empty(self) -> bool:
         """True when nothing supported is left and the answer is not a refusal."""
@@ -170,6 +176,15 @@ def ground(
     judged = Judged()
     keys: dict[tuple[str, int, int], int] = {}
     parts: list[str] = []
+
+    def cite(p: Passage, s: int, e: int) -> int:
+        """The [n] of the quote p.text[s:e], numbering it on first use."""
+        key = (p.chunk_id, s, e)
+        if key not in keys:
+            keys[key] = len(keys) + 1
+            out.citations.append(quote_citation(keys[key], p, s, e))
+        return keys[key]
+
     for i, (sentence, nums) in enumerate(sentences, start=1):
         label = f"sentence {i} (“{_short(sentence, 60)}”)"
         # "The Herald (3 June) reports five hours [1]": the claim is judged, the outlet and date are [1]'s metadata
@@ -182,21 +197,13 @@ def ground(
                 and _supported(claim, evidence_text[one.chunk_id], one, judged)
                 and (found := best_quote(claim, one, judged))
             ):
-                key = (one.chunk_id, found[0], found[1])
-                if key not in keys:
-                    keys[key] = len(keys) + 1
-                    out.citations.append(quote_citation(keys[key], one, found[0], found[1]))
-                parts.append(_with_markers(sentence, [keys[key]]))
+                parts.append(_with_markers(sentence, [cite(one, found[0], found[1])]))
                 out.kept += 1
             else:
-                out.removed += 1
-                out.first_removed = out.first_removed or sentence
-                changes.append(f"removed {label}: [{nums[0]}] does not support the attributed claim")
+                out.remove(sentence, f"removed {label}: [{nums[0]}] does not support the attributed claim")
             continue
         if len({t for t in content_terms(sentence) if not t.isdigit()}) < MIN_TERMS:
-            out.removed += 1
-            out.first_removed = out.first_removed or sentence
-            changes.append(f"removed {label}: too little content to check")
+            out.remove(sentence, f"removed {label}: too little content to check")
             continue
         valid: list[Passage] = []
         for n in dict.fromkeys(nums):
@@ -211,28 +218,22 @@ def ground(
             rejected = {numbered[n - 1].chunk_id for n in nums if 1 <= n <= len(numbered)} if entailed else set()
             scored = [(judged(sentence, evidence_text[p.chunk_id]), p) for p in candidates if p.chunk_id not in rejected]
             supported = [(v.coverage, -k, p) for k, (v, p) in enumerate(scored)
-                         if v.supported and judged(sentence, p.text).supported]
+                         if _supported(sentence, evidence_text[p.chunk_id], p, judged)]
             if supported:
                 best = max(supported, key=lambda x: (x[0], x[1]))[2]
                 valid = [best]
                 changes.append(f"{label}: cited “{_short(best.title, 40)}” ({best.chunk_id}) instead")
         if not valid:
-            out.removed += 1
-            out.first_removed = out.first_removed or sentence
-            changes.append(f"removed unsupported {label}")
+            out.remove(sentence, f"removed unsupported {label}")
             continue
         new_nums: list[int] = []
         for p in valid:
             found = best_quote(sentence, p, judged)
             if found is None:
                 continue
-            s, e, _ = found
-            key = (p.chunk_id, s, e)
-            if key not in keys:
-                keys[key] = len(keys) + 1
-                out.citations.append(quote_citation(keys[key], p, s, e))
-            if keys[key] not in new_nums:
-                new_nums.append(keys[key])
+            n = cite(p, found[0], found[1])
+            if n not in new_nums:
+                new_nums.append(n)
         parts.append(_with_markers(sentence, new_nums))
         if changed:
             out.fixed += 1
