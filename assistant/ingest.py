@@ -53,6 +53,11 @@ def chunker_id(settings: Settings) -> str:
 Chunked = tuple[Document, list[Chunk]]
 
 
+def indexed_text(doc: Document, chunk: Chunk) -> str:
+    """The text a chunk is embedded and BM25-indexed as: its article's title, then the chunk."""
+    return f"{doc.title}\n{chunk.text}"
+
+
 def _off_main_thread(fn: Callable[[threading.Event], list[list[float]]]) -> list[list[float]]:
     """Run `fn(stop)` on a helper thread while the main thread waits, so Ctrl-C is handled at once.
 
@@ -96,7 +101,7 @@ def embed_chunks(chunked: Sequence[Chunked], embedder: Embeddings, stop: threadi
     With `stop`, texts go to the embedder one batch at a time (sorted by length, as it would batch
     them) and the pass ends early once `stop` is set.
     """
-    texts = [f"{doc.title}\n{c.text}" for doc, chunks in chunked for c in chunks]
+    texts = [indexed_text(doc, c) for doc, chunks in chunked for c in chunks]
     size = getattr(embedder, "batch_size", None)
     if stop is None or not isinstance(size, int):
         return embedder.embed_documents(texts)
@@ -157,7 +162,7 @@ def chunk_metadata(doc: Document) -> dict[str, str | int]:
 def bm25_rows(chunked: Sequence[Chunked], settings: Settings) -> list[Row]:
     """The rows the BM25 index keeps for committed documents."""
     return [
-        Row(c.chunk_id, (doc.doc_id, doc.content_hash, chunker_id(settings)), f"{doc.title}\n{c.text}")
+        Row(c.chunk_id, (doc.doc_id, doc.content_hash, chunker_id(settings)), indexed_text(doc, c))
         for doc, chunks in chunked
         for c in chunks
     ]

@@ -33,25 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.chunk import chunk_document  # noqa: E402
 from assistant.embed import LocalEmbeddings  # noqa: E402
-from assistant.load import load_file  # noqa: E402
-from assistant.tokens import count_tokens  # noqa: E402
-from benchmarks.common import ChromaServer, questions, summary, timed, write  # noqa: E402
+from benchmarks.common import ChromaServer, embedded_texts, questions, summary, timed, write  # noqa: E402
 from benchmarks.corpus_gen import generate  # noqa: E402
 from scripts.servers import free_port, stop_process, wait_http  # noqa: E402
 
 ENV = {**os.environ, "ORT_DISABLE_TELEMETRY": "1", "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False"}
-
-
-def sample_texts(folder: Path, settings: Settings, every: int) -> list[str]:
-    """The texts ingest embeds (title + chunk) for every `every`-th article."""
-    texts: list[str] = []
-    for path in sorted(folder.glob("*.md"))[::every]:
-        doc = load_file(path, folder)
-        chunks = chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens)
-        texts += [f"{doc.title}\n{c.text}" for c in chunks]
-    return texts
 
 
 def raw_throughput(embedder: LocalEmbeddings, texts: list[str]) -> float:
@@ -125,7 +112,7 @@ def main() -> None:
         bot = Assistant(settings, embedder=embedder)
         chunks = bot.store.count_chunks()
     else:
-        texts = sample_texts(folder, settings, every=max(1, args.docs // 150))
+        texts = embedded_texts(folder, settings, every=max(1, args.docs // 150))
         raw_before = raw_throughput(embedder, texts)
         t = time.perf_counter()
         ingest = subprocess.run([sys.executable, "-m", "assistant", "ingest", str(folder), "--json"],

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from assistant.chunk import chunk_document
+from assistant.ingest import indexed_text
 from assistant.load import load_file
 from assistant.settings import Settings
 from assistant.tokens import count_tokens
@@ -47,13 +48,13 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-def embedded_texts(folder: Path, settings: Settings) -> list[str]:
-    """The texts ingest embeds for the articles in `folder` (title + chunk text), in file order."""
+def embedded_texts(folder: Path, settings: Settings, every: int = 1) -> list[str]:
+    """The texts ingest embeds for the articles in `folder` (every `every`-th one), in file order."""
     texts: list[str] = []
-    for path in sorted(folder.glob("*.md")):
+    for path in sorted(folder.glob("*.md"))[::every]:
         doc = load_file(path, folder)
         chunks = chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap, count_tokens)
-        texts += [f"{doc.title}\n{c.text}" for c in chunks]
+        texts += [indexed_text(doc, c) for c in chunks]
     return texts
 
 
