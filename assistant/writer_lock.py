@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -49,20 +48,25 @@ def busy_message(holder: Holder | None, what: str) -> str:
 OnWait = Callable[[str], None]
 
 
-class _Reentrant:
-    """Per-thread nesting and a per-process queue, so a write path that calls another takes the lock once."""
+class _WriterLock:
+    """`hold()` for both locks, around the subclass's cross-process `_take`.
+
+    Per-thread nesting and a per-process queue, so a write path that calls another takes it once.
+    """
 
     def __init__(self) -> None:
         self._local = threading.local()
         self._turn = threading.Lock()  # threads of one process queue here before the cross-process lock
 
+    def _take(self, what: str, wait: bool, on_wait: OnWait | None) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
     @contextmanager
-    def reenter(self, take: Callable[[], AbstractContextManager[object]], busy: str, *, wait: bool,
-                on_wait: OnWait | None) -> Iterator[None]:
-        """Run the block holding `take()`, entered only by a thread's outermost call.
+    def hold(self, what: str = "ingest", *, wait: bool = True, on_wait: OnWait | None = None) -> Iterator[None]:
+        """Hold the lock for the block; `wait=False` raises WriterBusy instead of waiting.
 
         A nested call in the same thread just runs the block; another thread of this process
-        queues for its turn (saying `busy` first), or gets WriterBusy when `wait` is False.
+        queues for its turn (saying who holds it first), or gets WriterBusy when `wait` is False.
         """
         depth = int(getattr(self._local, "depth", 0))
         if depth:
@@ -73,13 +77,14 @@ class _Reentrant:
                 self._local.depth = depth
             return
         if not self._turn.acquire(blocking=False):
+            busy = _this_process(what)
             if not wait:
                 raise WriterBusy(busy)
             if on_wait:
                 on_wait(busy)
             self._turn.acquire()
         try:
-            with take():
+            with self._take(what, wait, on_wait):
                 self._local.depth = 1
                 try:
                     yield
@@ -93,13 +98,13 @@ def _this_process(what: str) -> str:
     return busy_message(Holder(os.getpid(), socket.gethostname(), what), what)
 
 
-class FileLock:
+class FileLock(_WriterLock):
     """`flock` on a file in the data directory; the file records the holder's pid and what it does."""
 
     def __init__(self, path: Path) -> None:
         """Lock `path` (created on first use)."""
+        super().__init__()
         self.path = path
-        self._nest = _Reentrant()
 
     def holder(self) -> Holder | None:
         """Who wrote the lock file last (the holder while it is locked)."""
@@ -110,14 +115,7 @@ class FileLock:
             return None
 
     @contextmanager
-    def hold(self, what: str = "ingest", *, wait: bool = True, on_wait: OnWait | None = None) -> Iterator[None]:
-        """Hold the lock for the block; `wait=False` raises WriterBusy instead of waiting."""
-        take = partial(self._flock, what, wait, on_wait)
-        with self._nest.reenter(take, _this_process(what), wait=wait, on_wait=on_wait):
-            yield
-
-    @contextmanager
-    def _flock(self, what: str, wait: bool, on_wait: OnWait | None) -> Iterator[None]:
+    def _take(self, what: str, wait: bool, on_wait: OnWait | None) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -184,7 +182,7 @@ class _LeaseLost(RuntimeError):
     """The caller's ticket vanished while it waited (it was stalled past the TTL): it must queue again."""
 
 
-class Lease:
+class Lease(_WriterLock):
     """A lease over a Chroma server: each contender's ticket, ordered like Lamport's bakery.
 
     Chroma has no compare-and-swap, so no record is ever contended: a taker adds its own ticket
@@ -198,10 +196,10 @@ class Lease:
 
     def __init__(self, book: TicketBook, ttl: float | None = None) -> None:
         """Keep tickets in `book`; tickets are renewed every ttl/4."""
+        super().__init__()
         self.book = book
         self.ttl = ttl or LEASE_TTL_S
         self.poll_s = 0.2
-        self._nest = _Reentrant()
 
     @staticmethod
     def _holder(ticket: dict[str, str] | None) -> Holder | None:
@@ -210,14 +208,7 @@ class Lease:
         return Holder(int(ticket.get("pid", "0")), ticket.get("host", "?"), ticket.get("what", "ingest"))
 
     @contextmanager
-    def hold(self, what: str = "ingest", *, wait: bool = True, on_wait: OnWait | None = None) -> Iterator[None]:
-        """Hold the lease for the block; `wait=False` raises WriterBusy instead of waiting."""
-        take = partial(self._lease, what, wait, on_wait)
-        with self._nest.reenter(take, _this_process(what), wait=wait, on_wait=on_wait):
-            yield
-
-    @contextmanager
-    def _lease(self, what: str, wait: bool, on_wait: OnWait | None) -> Iterator[None]:
+    def _take(self, what: str, wait: bool, on_wait: OnWait | None) -> Iterator[None]:
         told: list[bool] = []
         while True:
             mine = uuid.uuid4().hex
