@@ -73,13 +73,17 @@ def _rates(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def fixture_run(work: Path, fixture: Path, limit: int | None, split: bool = True) -> dict[str, Any]:
-    """Ask every case of a pair fixture; return rates and the failures (per split when `split`)."""
+def fixture_run(work: Path, fixture: Path, limit: int | None, split: bool = True, dev_only: bool = False) -> dict[str, Any]:
+    """Ask every case of a pair fixture; return rates and the failures (per split when `split`).
+
+    `dev_only`: every article is ingested, but only the `dev` cases are asked (the report half stays unseen).
+    """
     bot = _assistant(work / fixture.name)
     t0 = time.perf_counter()
     report = bot.ingest([fixture / "articles"], show_progress=False)
     ingest_s = time.perf_counter() - t0
     cases = [json.loads(line) for line in (fixture / "cases.jsonl").read_text().splitlines() if line.strip()]
+    cases = [c for c in cases if split_of(c["id"]) == "dev"] if dev_only else cases
     cases = cases[:limit] if limit else cases
     rows = []
     for case in cases:
@@ -149,13 +153,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="only the first N cases/questions of each set")
     ap.add_argument("--skip-swapped", action="store_true")
     ap.add_argument("--skip-own", action="store_true", help="skip the own development pairs (tests/fixtures/conflicts-dev)")
-    ap.add_argument("--out", type=Path, default=RESULTS / "conflicts.json")
+    ap.add_argument("--dev-only", action="store_true",
+                    help="development run: ask only the fixture's dev cases and the own pairs, no swapped set; "
+                         "writes benchmarks/results/conflicts_dev.json unless --out")
+    ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
+    if args.dev_only:
+        args.skip_swapped = True
+    args.out = args.out or RESULTS / ("conflicts_dev.json" if args.dev_only else "conflicts.json")
     with tempfile.TemporaryDirectory() as tmp:
-        fixture = fixture_run(Path(tmp), FIXTURE, args.limit)
+        fixture = fixture_run(Path(tmp), FIXTURE, args.limit, dev_only=args.dev_only)
         result: dict[str, Any] = {"machine": machine(), "fixture": fixture}
+        if args.dev_only:
+            fixture = {k: v for k, v in fixture.items() if k not in ("all", "report")}
         summary = {k: v for k, v in fixture.items() if k not in ("dev", "report")}
-        for half in ("dev", "report"):
+        for half in ("dev",) if args.dev_only else ("dev", "report"):
             summary[half] = {k: v for k, v in fixture[half].items() if k != "failures"}
         summary["dev_failures"] = [r["id"] for r in fixture["dev"]["failures"]]  # report failures: in the file only
         print(json.dumps(summary, indent=2))  # noqa: T201
