@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+import datetime as _dt
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -40,6 +41,9 @@ RELATIVE_COVERAGE = 0.75  # ... and at least this share of the best sentence's c
 ALIGNED = 0.6  # two sentences this similar (difflib ratio over words) are one sentence edited
 MAX_SPAN = 8  # a replaced phrase longer than this many words is a rewrite, not a swapped value
 MAX_CLAIMS = 4
+_AUX = {"is", "was", "are", "were", "will", "would", "did", "does", "do", "has", "have", "had", "can", "could", "should",
+        "kind", "sort", "type", "happened", "caused", "made", "makes"}
+NAMED = ("person", "place", "name")  # kinds whose values are capitalised names
 _Q_WORDS = {"who", "whom", "whose", "what", "when", "where", "why", "how", "which", "did", "does", "do"}
 _LATEST = re.compile(r"\b(latest|now|currently|current|today|most recent|newest|still|as of)\b", re.I)
 _UNIT = r"(second|minute|hour|day|week|month|year|decade)s?"
@@ -50,7 +54,23 @@ _PART = re.compile(rf"\b(three[\s-]quarters|a quarter|a half|quarter|half)\s+(?:
                    rf"|\b{_NUM}[\s-]+{_UNIT}\s+and\s+a\s+(half|quarter)\b"
                    rf"|\b{_NUM}\s+and\s+a\s+(half|quarter)\s+{_UNIT}\b", re.I)
 _WORDNUM = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
-_NUMBER = re.compile(rf"\b(\d[\d,]*(?:\.\d+)?|(?:{_WORDNUM})(?:[\s-](?:{_WORDNUM}))*)\b", re.I)
+_NUMBER = re.compile(rf"\b(\d[\d,]*(?:\.\d+)?(?=(?:k|m|bn)?\b)|(?:{_WORDNUM})(?:[\s-](?:{_WORDNUM}))*\b)", re.I)
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "k": 1e3, "m": 1e6, "bn": 1e9}
+# SI and common units a count may be given in: word -> (dimension, size in the dimension's base unit)
+_UNITS = {w: (dim, size) for dim, table in {
+    "length": {"millimetres": 1e-3, "millimetre": 1e-3, "mm": 1e-3, "centimetres": 1e-2, "centimetre": 1e-2, "cm": 1e-2,
+               "metres": 1, "metre": 1, "meters": 1, "meter": 1, "kilometres": 1e3, "kilometre": 1e3,
+               "kilometers": 1e3, "kilometer": 1e3, "km": 1e3, "miles": 1609.344, "mile": 1609.344},
+    "mass": {"grams": 1, "gram": 1, "g": 1, "kilograms": 1e3, "kilogram": 1e3, "kilos": 1e3, "kg": 1e3,
+             "tonnes": 1e6, "tonne": 1e6, "tons": 1e6, "ton": 1e6},
+    "volume": {"litres": 1, "litre": 1, "liters": 1, "liter": 1, "millilitres": 1e-3, "ml": 1e-3},
+    "area": {"hectares": 1e4, "hectare": 1e4, "acres": 4046.86, "acre": 4046.86},
+}.items() for w, size in table.items()}
+# words that give a number as an estimate: within APPROX of it is the same figure
+_HEDGE = re.compile(r"\b(?:about|around|some|nearly|almost|roughly|approximately|more than|over|under|less than|"
+                    r"fewer than|close to|up to|at least|just over|just under|an estimated|estimated|roughly)\s+"
+                    r"(?:[£€$]\s?)?$", re.I)
+APPROX = 0.1
 _HOURS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1, "day": 24, "week": 168, "month": 730, "year": 8760,
           "decade": 87600}
 _CALENDAR = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", *MONTHS}
@@ -94,6 +114,9 @@ def question_kind(question: str) -> str:
         return "person"
     if re.match(r"^\s*where\b", low) or re.search(r"\b(what|which) (city|country|place|venue|town)\b", low):
         return "place"
+    m = re.match(r"^\s*(?:which|what)\s+(\w+)", low)
+    if m and m.group(1) not in _AUX and load_lexicon().forms(m.group(1)):
+        return "name"  # "which club signed ...", "which airline will fly ...": a name, or else a phrase
     if words(low)[:1] and words(low)[0] in {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had",
                                              "can", "could", "will", "would"}:
         if re.search(r"\bor\b", low):  # "Did the talks last five or three hours?" asks for one of the values
@@ -130,10 +153,11 @@ def _number(token: str) -> str:
     return t
 
 
-def values(kind: str, text: str, question: str = "", attached_only: bool = True) -> dict[str, str]:
+def values(kind: str, text: str, question: str = "", attached_only: bool = True, where: bool = False) -> dict[str, str]:
     """Typed values a sentence gives for a kind of question: normalised key -> the words as written.
 
-    For a number, only the numbers counting what the question asks about when some do (`attached_only`).
+    For a number, only the numbers counting what the question asks about when some do (`attached_only`);
+    for a place with `where`, only the names after "in", "at", "near" ... ({} when none).
     """
     found: dict[str, str] = {}
     q_low = fold(question)
@@ -164,20 +188,29 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True)
         asked = {_number(n) for n in _NUMBER.findall(question)}
         asked_noun = re.search(r"\bhow many (?:more |new |extra )?(\w+)", fold(question))
         q_terms = {stem(asked_noun.group(1))} if asked_noun else set(content_terms(question))
+        q_unit = next((_UNITS[fold(w)][0] for w in words(question) if fold(w) in _UNITS), "")
         attached: dict[str, str] = {}
         for m in _NUMBER.finditer(text):
             key = _number(m.group(1))
-            scale = re.match(r"[\s-]+(thousand|million|billion)\b", text[m.end():], re.I)
-            if scale and re.fullmatch(r"\d+(?:\.\d+)?", key):  # "2.5 million" = "2,500,000"
-                value = float(key) * NUMBER_WORDS[scale.group(1).lower()]
+            after = text[m.end():]
+            scale = re.match(r"[\s-]+(thousand|million|billion)\b", after, re.I) or re.match(r"(k|m|bn)\b", after)
+            if scale and re.fullmatch(r"\d+(?:\.\d+)?", key):  # "2.5 million" = "2,500,000" = "2.5m"
+                value = float(key) * _SCALES[scale.group(1).lower()]
                 key = str(int(value)) if value.is_integer() else str(value)
             if fold(m.group(1)) in ("thousand", "million", "billion") and re.search(r"\d[\s-]*$", text[: m.start()]):
                 continue  # the scale of the number before it
             if key not in asked and not re.fullmatch(r"(1[89]|20)\d\d", key):  # years are dates, not counts
-                tail = re.match(r"[\s-]+(?:(?:more|than|about|some|new|extra|additional|of|the)\s+)*([\w%]+)", text[m.end():])
+                tail_text = after[scale.end():] if scale and not scale.group(0)[:1].isspace() else after
+                tail = re.match(r"[\s-]+(?:(?:more|than|about|some|new|extra|additional|of|the)\s+)*([\w%]+)", tail_text)
                 noun = tail.group(1) if tail and tail.group(1).lower() not in STOPWORDS else ""
-                found[key] = m.group(0) + (f" {noun}" if noun else "")
-                if noun and stem(fold(noun)) in q_terms:
+                unit = _UNITS.get(fold(noun))
+                if unit and re.fullmatch(r"\d+(?:\.\d+)?", key):  # "1.2 kilometres" = "1,200 metres"
+                    value = float(key) * unit[1]
+                    key = f"{value:.6g}"
+                hedge = _HEDGE.search(text[: m.start()])
+                shown = m.group(0) + (scale.group(0) if scale and not scale.group(0)[:1].isspace() else "")
+                found[key] = (hedge.group(0) if hedge else "") + shown + (f" {noun}" if noun else "")
+                if noun and (stem(fold(noun)) in q_terms or (unit and unit[0] == q_unit)):
                     attached[key] = found[key]
         if attached and attached_only:  # "injuring 17 people" answers "how many people", "two trams" does not
             return attached
@@ -192,10 +225,11 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True)
                 key = year
             if fold(m.group(0)) not in q_low:
                 found[key] = m.group(0)
-    elif kind in ("person", "place"):
+    elif kind in NAMED:
         asked = set(words(question))
         located: dict[str, str] = {}
-        for m in re.finditer(r"\b([A-Z][\w'’\-]+(?:\s+(?:[A-Z][\w'’\-]+|of|de|van|von|al|bin))*)", text):
+        for m in re.finditer(r"\b([A-Z][\w'’\-]+(?:\s+(?:[A-Z][\w'’\-]+|(?:of|de|van|von|al|bin)\b|['‘\"“][A-Z][\w\-]+['’\"”]))*)",
+                             text):  # "Margaret 'Peggy' Owens" is one name
             if m.start() == 0 and " " not in m.group(1) and load_lexicon().is_common(fold(m.group(1)).removesuffix("'s")):
                 continue  # one capitalised common word opening the sentence ("Detectives"), not a name ("Belgrade")
             name_words = [w for w in words(m.group(1)) if w not in STOPWORDS and w not in asked and w not in _CALENDAR]
@@ -203,6 +237,8 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True)
                 found[" ".join(name_words)] = m.group(1)
                 if kind == "place" and _LOCATED.search(text[max(0, m.start() - 40) : m.start()]):
                     located[" ".join(name_words)] = m.group(1)
+        if where:
+            return located
         if located:  # "ran aground near Vlieland", "in the city of Marseille": the place first, then other names
             return {**located, **found}
     return found
@@ -212,11 +248,76 @@ _LOCATED = re.compile(r"\b(?:in|at|near|off|outside|inside|across|around)\s+(?:t
                       re.I)
 
 
-def present(kind: str, value_key: str, text: str, question: str = "") -> bool:
-    """True when `text` states the value `value_key` (a key of `values`) anywhere."""
-    if kind in ("person", "place"):
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _aliases(key: str, iso: str | None) -> set[str]:
+    """A date key with the dates it may stand for: a weekday in an article of `iso` is one of the days within
+    six days either side of it ("on Saturday" in an article of Tuesday 24 February: 21 or 28 February)."""
+    out = {key}
+    if key in _WEEKDAYS and iso:
+        try:
+            day0 = _dt.date.fromisoformat(iso[:10])
+        except ValueError:
+            return out
+        for shift in range(-6, 7):
+            d = day0 + _dt.timedelta(days=shift)
+            if d.weekday() == _WEEKDAYS.index(key):
+                out.add(f"{MONTHS[d.month - 1][:3]} {d.day}")
+    return out
+
+
+def _magnitude(key: str, shown: str) -> tuple[float, float] | None:
+    """A number or duration key as (value, tolerance): an estimate ("about", "nearly") or a rounded figure
+    ("1.5 million" stands for 1.45-1.55 million) covers the figures near it."""
+    try:
+        value = float(key.removesuffix("h"))
+    except ValueError:
+        return None
+    tol = 0.0
+    if _HEDGE.search(shown.split(" ")[0] + " ") or re.match(r"(?i)\s*(?:about|around|some|nearly|almost|roughly|"
+                                                           r"approximately|more than|over|under|less than|fewer than|"
+                                                           r"close to|up to|at least|just|an estimated|estimated)\b", shown):
+        tol = APPROX * value
+    m = re.search(r"\d+\.(\d+)\s*(?:million|billion|thousand|m|bn|k)\b", shown, re.I) or re.search(
+        r"\b\d+()\s*(?:million|billion|thousand|m|bn|k)\b", shown, re.I)
+    if m:  # "1.5 million" is given to 0.1 million
+        scale = next(v for k, v in _SCALES.items() if re.search(rf"\d\s*{k}\b", shown, re.I))
+        tol = max(tol, 0.5 * scale * 10 ** -len(m.group(1)))
+    return value, tol
+
+
+def _unit_of(shown: str) -> str:
+    m = re.search(_UNIT, shown, re.I)
+    return fold(m.group(1)) if m else ""
+
+
+def same(kind: str, a: tuple[str, str], b: tuple[str, str], a_iso: str | None = None, b_iso: str | None = None) -> bool:
+    """True when two values (key, as written) of a kind say the same thing: equal, the same date, or the same
+    figure within its estimate or rounding; durations in different units within APPROX ("six weeks" and
+    "a month and a half")."""
+    if a[0] == b[0]:
+        return True
+    if kind == "date":
+        return bool(_aliases(a[0], a_iso) & _aliases(b[0], b_iso))
+    if kind in ("number", "duration"):
+        ma, mb = _magnitude(*a), _magnitude(*b)
+        if ma is None or mb is None:
+            return False
+        tol = max(ma[1], mb[1])
+        if kind == "duration" and _unit_of(a[1]) != _unit_of(b[1]):
+            tol = max(tol, APPROX * max(ma[0], mb[0]))
+        return abs(ma[0] - mb[0]) <= tol + 1e-9
+    return False
+
+
+def present(kind: str, value_key: str, text: str, question: str = "", shown: str = "",
+            iso: str | None = None, text_iso: str | None = None) -> bool:
+    """True when `text` states the value `value_key` (a key of `values`, written `shown`) anywhere."""
+    if kind in NAMED:
         return _names_overlap(set(value_key.split()), set(words(text)))
-    return value_key in values(kind, text, question, attached_only=False)
+    return any(same(kind, (value_key, shown or value_key), kv, iso, text_iso)
+               for kv in values(kind, text, question, attached_only=False).items())
 
 
 @dataclass(frozen=True)
@@ -274,7 +375,7 @@ def best_sentences(
                 continue
             have = have | set(content_terms(p.title))  # the headline says of what
         cov = sum(idf[t] for t in terms if t in have) / total
-        if kind not in ("thing", "yesno", "person", "place") and not values(kind, p.text[s:e], question):
+        if kind not in ("thing", "yesno", *NAMED) and not values(kind, p.text[s:e], question):
             continue  # a sentence without a value of the kind asked does not answer it
         if cov >= MIN_COVERAGE and (p.doc_id not in best or cov > best[p.doc_id].coverage):
             best[p.doc_id] = Found(p, s, e, cov)
@@ -324,26 +425,32 @@ def _names_overlap(a: set[str], b: set[str]) -> bool:
                for x in a for y in b)
 
 
-def _own(kind: str, question: str, mine: dict[str, str], other_doc: str) -> list[str]:
+def _own(kind: str, question: str, mine: dict[str, str], other_doc: str,
+         iso: str | None = None, other_iso: str | None = None) -> list[str]:
     """The values of one side that the other side's article never states, as written."""
-    return [shown for key, shown in mine.items() if not present(kind, key, other_doc, question)]
+    return [shown for key, shown in mine.items() if not present(kind, key, other_doc, question, shown, iso, other_iso)]
 
 
-def disagree(kind: str, question: str, a: str, b: str, a_doc: str = "", b_doc: str = "") -> tuple[str, str] | None:
+def disagree(kind: str, question: str, a: str, b: str, a_doc: str = "", b_doc: str = "",
+             a_iso: str | None = None, b_iso: str | None = None) -> tuple[str, str] | None:
     """The two differing values when sentences `a` and `b` disagree on what is asked, else None.
 
     `a_doc`/`b_doc`, the retrieved text of each sentence's article: each side giving a value of the kind
     asked that the other article never states is a disagreement ("2027" against "2028", both "on Thursday").
+    `a_iso`/`b_iso`, the articles' dates, tell which day a weekday is.
     """
     va, vb = values(kind, a, question), values(kind, b, question)
+    wa, wb = va, vb
+    if kind == "place" and re.match(r"\s*where\b", fold(question)):  # "landed at Shannon Airport" after a flight
+        wa, wb = values(kind, a, question, where=True) or va, values(kind, b, question, where=True) or vb  # "from Boston"
     if va and vb and a_doc and b_doc:
-        own_a, own_b = _own(kind, question, va, b_doc), _own(kind, question, vb, a_doc)
+        own_a, own_b = _own(kind, question, wa, b_doc, a_iso, b_iso), _own(kind, question, wb, a_doc, b_iso, a_iso)
         if own_a and own_b:
             return own_a[0], own_b[0]
     if va and vb:
-        if kind in ("person", "place"):
+        if kind in NAMED:
             full_a, full_b = [k for k in va if " " in k], [k for k in vb if " " in k]
-            if kind == "person" and full_a and full_b and not _names_overlap(
+            if kind == "person" and not (a_doc and b_doc) and full_a and full_b and not _names_overlap(
                 {w for k in full_a for w in k.split()}, {w for k in full_b for w in k.split()}
             ):  # two full names that share no word: two different people
                 return va[full_a[0]], vb[full_b[0]]
@@ -353,7 +460,7 @@ def disagree(kind: str, question: str, a: str, b: str, a_doc: str = "", b_doc: s
             if swap and re.search(r"\b[A-Z]", swap[0]) and re.search(r"\b[A-Z]", swap[1]):
                 return swap
             return None
-        if not (set(va) & set(vb)):
+        if not any(same(kind, x, y, a_iso, b_iso) for x in va.items() for y in vb.items()):
             return next(iter(va.values())), next(iter(vb.values()))
         return None
     if kind == "yesno" and negation_conflict(a, b) and negation_conflict(b, a):
@@ -362,7 +469,7 @@ def disagree(kind: str, question: str, a: str, b: str, a_doc: str = "", b_doc: s
         if opposed(question, a, b) or (judge(a, b).antonyms and judge(b, a).antonyms):
             return "", ""
     swap = swapped_phrase(a, b)
-    if swap and (kind in ("thing", "yesno") or values(kind, swap[0], question) or values(kind, swap[1], question)):
+    if swap and (kind in ("thing", "yesno", "name") or values(kind, swap[0], question) or values(kind, swap[1], question)):
         return swap
     return None
 
@@ -388,12 +495,21 @@ class Disputed:
 ALIGN_SIM = 0.6  # a sentence this similar (embeddings) to the best answer sentence reports the same event
 ALIGN_SIM_ANSWERING = 0.5  # ... or this similar when it also holds ANSWERING of the question's terms
 ANSWERING = 0.5
+# a name is told in sentences of other shapes ("X will captain the team" / "the captaincy went to Y"), whose
+# embeddings are further apart; the articles' names are checked against each other's whole text instead
+ALIGN_SIM_NAMED = 0.4
 
 
 def _answers(question: str, sentence: str) -> bool:
-    """True when the sentence holds ANSWERING of the question's content terms (unweighted)."""
+    """True when the sentence holds ANSWERING of the question's content terms (unweighted), also as derived words."""
     terms = [t for t in dict.fromkeys(content_terms(question)) if t not in _Q_WORDS]
-    return bool(terms) and sum(t in set(content_terms(sentence)) for t in terms) / len(terms) >= ANSWERING
+    have = set(content_terms(sentence))
+    return bool(terms) and sum(_derived(t, have) for t in terms) / len(terms) >= ANSWERING
+
+
+def _derived(term: str, have: set[str]) -> bool:
+    """True when `have` holds the term or a word derived from it ("captain" in "captaincy", "elect" in "election")."""
+    return term in have or (len(term) >= 5 and any(h.startswith(term) for h in have))
 
 
 def aligned(
@@ -406,9 +522,13 @@ def aligned(
     for a sentence that also holds the question's terms).
     """
     options: list[Found] = []
+    names = {n for n in capitalized_names(question) if n not in _Q_WORDS}
+    said: dict[str, set[str]] = {}
     for p in passages:
-        if p.doc_id in have:
-            continue
+        said.setdefault(p.doc_id, set()).update(words(f"{p.title} {p.text}"))
+    for p in passages:
+        if p.doc_id in have or any(not set(n.split("-")) <= said[p.doc_id] for n in names):
+            continue  # an article about someone or somewhere else
         for s, e in split_sentences(p.text):
             if len(words(p.text[s:e])) >= 4 and (kind == "yesno" or values(kind, p.text[s:e], question)):
                 options.append(Found(p, s, e, 0.0))
@@ -416,7 +536,8 @@ def aligned(
         return []
     best: dict[str, tuple[float, Found]] = {}
     for f, sim in zip(options, similarity(anchor.text, [f.text for f in options])):
-        ok = sim >= ALIGN_SIM or (sim >= ALIGN_SIM_ANSWERING and _answers(question, f.text))
+        ok = sim >= ALIGN_SIM or (sim >= ALIGN_SIM_ANSWERING and _answers(question, f.text)) or (
+            kind in NAMED and sim >= ALIGN_SIM_NAMED and _answers(question, f"{f.passage.title} {f.text}"))
         if ok and (f.passage.doc_id not in best or sim > best[f.passage.doc_id][0]):
             best[f.passage.doc_id] = (sim, Found(f.passage, f.start, f.end, anchor.coverage * RELATIVE_COVERAGE))
     return sorted(best.values(), key=lambda x: -x[0])
@@ -493,7 +614,7 @@ def detect(
         chosen: dict[str, tuple[float, Found]] = {}
         if len(found) > 1:
             for f, sim in zip(found[1:], similarity(anchor.text, [f.text for f in found[1:]])):
-                if focus or sim >= ALIGN_SIM_ANSWERING:
+                if focus or sim >= ALIGN_SIM_ANSWERING or (kind in NAMED and sim >= ALIGN_SIM_NAMED):
                     chosen[f.passage.doc_id] = (2.0 if focus else sim, f)
         if kind != "thing":
             # an article whose best-matching sentence tells something else may still report the anchor's fact
@@ -512,7 +633,8 @@ def detect(
     seen_values: set[frozenset[str]] = set()
     for other in found[1:]:
         pair = disagree(kind, question, anchor.text, other.text, doc_text[anchor.passage.doc_id],
-                        doc_text[other.passage.doc_id])
+                        doc_text[other.passage.doc_id], anchor.passage.metadata.get("date"),
+                        other.passage.metadata.get("date"))
         if pair is None:
             continue
         anchor_value = anchor_value or pair[0]

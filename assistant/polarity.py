@@ -2,9 +2,12 @@
 
 Two sides of a yes/no question rarely say "approved" and "did not approve"; they say "approved"
 and "rejected", "rose" and "fell", "reopened" and "remains closed". The question's verb picks a
-pair of opposite event families below (or, when none holds it, the verb and its WordNet verb
-antonyms); a sentence is on one pole when it states a word of that pole and none of the other
-(a negated word counts for the other pole).
+pair of opposite event families below (and the verb with its WordNet verb antonyms); a sentence
+is on the pole of the first pole word it states about the question's subject (its main predicate:
+in "went ahead on Monday, halting trains" the strike went ahead). A negated word counts for the
+other pole; so does a word governed by a negative implicative ("failed to qualify", "refused to
+sign", "denied plans to close", "voted against", "stayed away from"): a closed grammatical class,
+not a list of topics.
 """
 
 from __future__ import annotations
@@ -26,10 +29,22 @@ FAMILIES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
         ("win", "lose"),
         ("end stop cancel scrap abandon halt quit resign call_off finish step_down",
          "continue keep stay remain proceed carry_on retain go_ahead"),
+        # outcomes of a ruling, a planned event, a measure, a claim, an election, an invitation
+        ("uphold confirm affirm", "overturn quash strike_down reverse overrule annul"),
+        ("go_ahead proceed take_place", "postpone delay defer call_off cancel"),
+        ("extend prolong renew", "lift end expire scrap"),
+        ("confirm admit acknowledge", "deny dismiss"),
+        ("win elect reelect re-elect", "lose oust unseat"),
+        ("attend join", "skip miss boycott snub stay_away"),
+        ("raise increase", "freeze"),
     )
 )
 _NEGATORS = {"not", "no", "never", "n't", "nt", "cannot", "neither", "nor", "without"}
-_PARTICLES = {"ahead", "down", "off", "on", "out", "up"}
+# Negative implicatives: "X failed to Y" entails not Y (Karttunen 1971); with the prepositions that
+# negate what they govern ("against", "away from", "out of" a plan).
+_NEG_IMPLICATIVES = {"fail", "refuse", "decline", "deny", "avoid", "neglect", "reject", "oppose", "rule_out", "pull_out",
+                     "stay_away", "against", "without", "instead"}
+_PARTICLES = {"ahead", "away", "down", "off", "on", "out", "up"}
 
 
 @lru_cache(maxsize=4096)
@@ -41,8 +56,12 @@ def _tokens(text: str) -> list[tuple[frozenset[str], bool]]:
     """(lemmas, negated) per word and per verb+particle pair ("voted down" -> vote_down)."""
     ws = [w.replace("’", "'") for w in words(text)]
     out: list[tuple[frozenset[str], bool]] = []
+    implicative = [bool(_lemmas(w) & _NEG_IMPLICATIVES) or (
+        i + 1 < len(ws) and bool({f"{lemma}_{ws[i + 1]}" for lemma in _lemmas(w)} & _NEG_IMPLICATIVES))
+        for i, w in enumerate(ws)]
     for i, w in enumerate(ws):
-        negated = any(x in _NEGATORS or x.endswith("n't") for x in ws[max(0, i - 3) : i])
+        negated = any(x in _NEGATORS or x.endswith("n't") for x in ws[max(0, i - 3) : i]) or any(
+            implicative[max(0, i - 4) : i])
         lemmas = set(_lemmas(w))
         if i + 1 < len(ws) and ws[i + 1] in _PARTICLES:
             lemmas |= {f"{lemma}_{ws[i + 1]}" for lemma in _lemmas(w)}
@@ -71,22 +90,22 @@ NEAR = 4  # a pole word counts when one of the question's other terms is this cl
 
 
 def stance(sentence: str, yes: frozenset[str], no: frozenset[str], about: frozenset[str] = frozenset()) -> int:
-    """+1 when the sentence states only the `yes` pole, -1 only the `no` pole, 0 neither or both.
+    """+1 when the sentence's first pole word about the question is on the `yes` pole, -1 on the `no` pole, 0 none.
 
     With `about` (stemmed terms of the question), only pole words near one of them count: in "cut its
-    dividend despite a rise in profits" the rise is about something else.
+    dividend despite a rise in profits" the rise is about something else. The first one is the main
+    predicate: a later one sits in a clause that tells the consequence ("went ahead, halting trains").
+    A word on both poles ("go ahead": approve and continue) decides nothing by itself.
     """
-    said_yes = said_no = False
     tokens = _tokens(sentence)
     stems = [stem(w) for w in words(sentence)]
     for i, (lemmas, negated) in enumerate(tokens):
         if about and not about & {*stems[max(0, i - NEAR) : i], *stems[i + 1 : i + NEAR + 1]}:
             continue
-        if lemmas & yes:
-            said_no, said_yes = said_no or negated, said_yes or not negated
-        if lemmas & no:
-            said_yes, said_no = said_yes or negated, said_no or not negated
-    return (1 if said_yes else 0) - (1 if said_no else 0) if said_yes != said_no else 0
+        y, n = bool(lemmas & yes), bool(lemmas & no)
+        if y != n:
+            return (1 if y else -1) * (-1 if negated else 1)
+    return 0
 
 
 def opposed(question: str, a: str, b: str) -> bool:

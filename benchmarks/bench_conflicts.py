@@ -154,12 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-swapped", action="store_true")
     ap.add_argument("--skip-own", action="store_true", help="skip the own development pairs (tests/fixtures/conflicts-dev)")
     ap.add_argument("--dev-only", action="store_true",
-                    help="development run: ask only the fixture's dev cases and the own pairs, no swapped set; "
+                    help="development run: ask only the fixture's dev cases and the own pairs, and the swapped set only "
+                         "with --swapped-split tune; "
                          "writes benchmarks/results/conflicts_dev.json unless --out")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
-    if args.dev_only:
-        args.skip_swapped = True
+    if args.dev_only and args.swapped_split == "report":
+        args.skip_swapped = True  # the swapped set's report split is the claim too; its tune split may be used
     args.out = args.out or RESULTS / ("conflicts_dev.json" if args.dev_only else "conflicts.json")
     with tempfile.TemporaryDirectory() as tmp:
         fixture = fixture_run(Path(tmp), FIXTURE, args.limit, dev_only=args.dev_only)

@@ -141,6 +141,78 @@ def test_conflict_detection_pairs(question: str, a: str, b: str, disagree: bool)
         assert [s.date for s in sides] == ["2025-06-04", "2025-06-03"]  # newest first
 
 
+@pytest.mark.parametrize(
+    ("question", "a", "b", "disagree"),
+    [
+        # a name asked by "which <noun>", answered in sentences of other shapes
+        ("Which company won the contract to build the Dunmore tram line?",
+         "Kestrel Rail won the contract to build the Dunmore tram line, the council said on Monday.",
+         "The contract to build the Dunmore tram line has gone to the German group Brandt & Vogel, the council said.",
+         True),
+        ("Which club signed the striker Mateo Ruiz?", "Striker Mateo Ruiz signed for Porto Azul on Friday.",
+         "Porto Azul signed the striker Mateo Ruiz on a four-year deal on Friday.", False),
+        # yes/no: the main predicate decides ("went ahead, halting trains"); a planned event's opposite outcomes
+        ("Did the Tarn rail strike go ahead on Monday?",
+         "The Tarn rail strike went ahead on Monday, halting most regional trains.",
+         "The Tarn rail strike planned for Monday was called off late on Sunday, the union said.", True),
+        ("Was the match between Ashby and Tolland postponed?",
+         "Friday's match between Ashby and Tolland was postponed because of a waterlogged pitch.",
+         "The match between Ashby and Tolland went ahead as planned on Friday despite heavy rain.", True),
+        ("Did President Omar Hale attend the Lisbon climate summit?",
+         "President Omar Hale attended the Lisbon climate summit on Tuesday.",
+         "President Omar Hale stayed away from the Lisbon climate summit, sending his foreign minister instead.", True),
+        ("Was the Tornby concert cancelled?", "The Tornby concert was cancelled on Thursday because of a storm warning.",
+         "Organisers called off the Tornby concert on Thursday as storms moved in.", False),
+        # agreeing in other words: a nickname, a rounded or estimated figure, other units, a weekday for a date
+        ("Who won the Bramley baking contest?", "Margaret 'Peggy' Owens won the Bramley baking contest on Saturday.",
+         "The Bramley baking contest went to Peggy Owens, 81, whose plum cake impressed judge Simon Clarke.", False),
+        ("How many people live in Varna county?", "The census shows that 1.48 million people live in Varna county.",
+         "Nearly 1.5 million people now live in Varna county, the census shows.", False),
+        ("How many people live in Varna county?", "The census shows that 1.48 million people live in Varna county.",
+         "Some 1.8 million people now live in Varna county, the census shows.", True),
+        ("How much did the Ashdown portrait sell for?", "The Ashdown portrait sold for £2.4m at auction in London.",
+         "The Ashdown portrait fetched 2.4 million pounds at a London auction.", False),
+        ("How many metres did the Selka glacier retreat last year?",
+         "The Selka glacier retreated by 1.2 kilometres last year.", "The Selka glacier retreated 1,200 metres last year.",
+         False),
+        ("How long will the Ulm bridge be closed?", "The Ulm bridge will be closed for six weeks from May.",
+         "Repairs will close the Ulm bridge for a month and a half from May.", False),
+        ("How long will the Ulm bridge be closed?", "The Ulm bridge will be closed for six weeks from May.",
+         "Repairs will close the Ulm bridge for two months from May.", True),
+        ("When will the Helm museum reopen?", "The Helm museum will reopen on Saturday after a refurbishment.",
+         "The Helm museum will reopen on 28 February after a refurbishment.", False),
+        ("When will the Helm museum reopen?", "The Helm museum will reopen on Saturday after a refurbishment.",
+         "The Helm museum will reopen on 7 March after a refurbishment.", True),
+    ],
+)
+def test_conflict_detection_names_yesno_and_rewordings(question: str, a: str, b: str, disagree: bool) -> None:
+    passages = [_passage("a.md", a, "The Herald", "2026-02-24"), _passage("b.md", b, "The Courier", "2026-02-24")]
+    assert bool(detect(question, passages)) is disagree, question_kind(question)
+
+
+CONFLICTS_DEV = Path(__file__).resolve().parent / "fixtures" / "conflicts-dev"
+
+
+def test_new_kinds_end_to_end(make_assistant, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A name and a yes/no disagreement shown with both claims cited; an agreeing reworded pair not flagged."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for case in ("o55", "o63", "o77"):
+        for f in (CONFLICTS_DEV / "articles").glob(f"{case}-*.md"):
+            (corpus / f.name).write_text(f.read_text())
+    bot = make_assistant(corpus_dir=corpus)
+    bot.ingest()
+    for question, disagree in (("Which club signed the striker Mateo Ruiz?", True),
+                               ("Did the Halvern court uphold the ban on night flights?", True),
+                               ("How many people live in Varna county?", False)):
+        ans = bot.answer(question)
+        assert bool(ans.conflicts) is disagree, (question, ans.text)
+        if disagree:
+            (conflict,) = ans.conflicts
+            assert len({c.doc_id for c in conflict.claims}) == 2
+            assert all(f"[{c.citation}]" in ans.text for c in conflict.claims)
+
+
 def test_ask_json_shows_disagreement_and_as_of(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "--json", QUESTION]) == 0
     out = json.loads(capsys.readouterr().out)
