@@ -10,9 +10,9 @@ one; every document that disagrees with it becomes a claim, newest first.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections.abc import Callable, Sequence
-import datetime as _dt
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -162,7 +162,7 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True,
     found: dict[str, str] = {}
     q_low = fold(question)
     if kind == "duration":
-        taken: list[tuple[int, int]] = []
+        spans: list[tuple[int, int, float]] = []
         for m in _PART.finditer(text):  # "three-quarters of an hour", "an hour and a half", "two and a half days"
             g = m.groups()
             try:
@@ -174,16 +174,24 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True,
                     hours = (float(_number(g[5])) + _FRACTION[fold(g[6])]) * _HOURS[fold(g[7])]
             except (ValueError, KeyError):
                 continue
-            found[f"{hours:g}h"] = m.group(0)
-            taken.append(m.span())
+            spans.append((m.start(), m.end(), hours))
         for m in _DURATION.finditer(text):  # compared in hours: "72 hours" and "three days" agree
-            if any(a <= m.start() < b for a, b in taken):
+            if any(a <= m.start() < b for a, b, _ in spans):
                 continue
             try:
                 hours = float(_number(m.group(1))) * _HOURS[fold(m.group(2))]
             except ValueError:
                 continue
-            found[f"{hours:g}h"] = m.group(0)
+            spans.append((m.start(), m.end(), hours))
+        merged: list[tuple[int, int, float]] = []
+        for start, end, hours in sorted(spans):  # "an hour and 50 minutes", "2 hours 8 minutes": one duration
+            if merged and hours < merged[-1][2] and re.fullmatch(r"\s*(?:,|and|,\s*and)?\s*", text[merged[-1][1] : start]):
+                merged[-1] = (merged[-1][0], end, merged[-1][2] + hours)
+            else:
+                merged.append((start, end, hours))
+        for start, end, hours in merged:
+            hedge = _HEDGE.search(text[:start])  # "almost two hours" is an estimate
+            found[f"{hours:g}h"] = (hedge.group(0) if hedge else "") + text[start:end]
     elif kind == "number":
         asked = {_number(n) for n in _NUMBER.findall(question)}
         asked_noun = re.search(r"\bhow many (?:more |new |extra )?(\w+)", fold(question))
@@ -228,8 +236,7 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True,
     elif kind in NAMED:
         asked = set(words(question))
         located: dict[str, str] = {}
-        for m in re.finditer(r"\b([A-Z][\w'’\-]+(?:\s+(?:[A-Z][\w'’\-]+|(?:of|de|van|von|al|bin)\b|['‘\"“][A-Z][\w\-]+['’\"”]))*)",
-                             text):  # "Margaret 'Peggy' Owens" is one name
+        for m in _NAME.finditer(text):
             if m.start() == 0 and " " not in m.group(1) and load_lexicon().is_common(fold(m.group(1)).removesuffix("'s")):
                 continue  # one capitalised common word opening the sentence ("Detectives"), not a name ("Belgrade")
             name_words = [w for w in words(m.group(1)) if w not in STOPWORDS and w not in asked and w not in _CALENDAR]
@@ -244,6 +251,8 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True,
     return found
 
 
+# capitalised words with the connectors inside names; "Margaret 'Peggy' Owens" is one name
+_NAME = re.compile(r"\b([A-Z][\w'’\-]+(?:\s+(?:[A-Z][\w'’\-]+|(?:of|de|van|von|al|bin)\b|['‘\"“][A-Z][\w\-]+['’\"”]))*)")
 _LOCATED = re.compile(r"\b(?:in|at|near|off|outside|inside|across|around)\s+(?:the\s+(?:\w+\s+){0,3}?(?:of\s+)?)?$",
                       re.I)
 
@@ -252,8 +261,11 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 
 
 def _aliases(key: str, iso: str | None) -> set[str]:
-    """A date key with the dates it may stand for: a weekday in an article of `iso` is one of the days within
-    six days either side of it ("on Saturday" in an article of Tuesday 24 February: 21 or 28 February)."""
+    """A date key with the dates it may stand for.
+
+    A weekday in an article of `iso` is one of the days within six days either side of it ("on Saturday"
+    in an article of Tuesday 24 February: 21 or 28 February).
+    """
     out = {key}
     if key in _WEEKDAYS and iso:
         try:
@@ -268,8 +280,11 @@ def _aliases(key: str, iso: str | None) -> set[str]:
 
 
 def _magnitude(key: str, shown: str) -> tuple[float, float] | None:
-    """A number or duration key as (value, tolerance): an estimate ("about", "nearly") or a rounded figure
-    ("1.5 million" stands for 1.45-1.55 million) covers the figures near it."""
+    """A number or duration key as (value, tolerance).
+
+    An estimate ("about", "nearly") or a rounded figure ("1.5 million" stands for 1.45-1.55 million)
+    covers the figures near it.
+    """
     try:
         value = float(key.removesuffix("h"))
     except ValueError:
@@ -293,9 +308,11 @@ def _unit_of(shown: str) -> str:
 
 
 def same(kind: str, a: tuple[str, str], b: tuple[str, str], a_iso: str | None = None, b_iso: str | None = None) -> bool:
-    """True when two values (key, as written) of a kind say the same thing: equal, the same date, or the same
-    figure within its estimate or rounding; durations in different units within APPROX ("six weeks" and
-    "a month and a half")."""
+    """True when two values (key, as written) of a kind say the same thing.
+
+    Equal, the same date, or the same figure within its estimate or rounding; durations in different
+    units within APPROX ("six weeks" and "a month and a half").
+    """
     if a[0] == b[0]:
         return True
     if kind == "date":
@@ -588,6 +605,18 @@ def twins(question: str, passages: Sequence[Passage], cited: Sequence[tuple[str,
     return []
 
 
+def _cited_sentence(passages: Sequence[Passage], cited: Sequence[tuple[str, str]]) -> list[Found]:
+    """The sentence the answer quotes first, as the anchor to compare other articles with ([] when none)."""
+    for doc_id, quote in cited[:1]:
+        for p in passages:
+            if p.doc_id != doc_id:
+                continue
+            for s, e in split_sentences(p.text):
+                if " ".join(p.text[s:e].split()) == " ".join(quote.split()):
+                    return [Found(p, s, e, SIMILAR_MIN_COVERAGE)]
+    return []
+
+
 def detect(
     question: str, passages: Sequence[Passage], cited: Sequence[tuple[str, str]] = (), similarity: Similarity | None = None
 ) -> list[Disputed]:
@@ -605,6 +634,8 @@ def detect(
         if edited:
             return edited
     found = best_sentences(question, passages, kind, similarity)
+    if not found and similarity is not None:  # no sentence holds enough of the question's words ("new owner" /
+        found = _cited_sentence(passages, cited)  # "has bought"): the answer's own sentence is the anchor
     if not found:
         return []
     anchor = found[0]

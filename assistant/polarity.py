@@ -23,8 +23,8 @@ FAMILIES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
     for a, b in (
         ("approve accept pass adopt back endorse ratify sanction go_ahead green_light agree okay",
          "reject refuse decline fail defeat block veto vote_down turn_down throw_out disapprove"),
-        ("rise raise increase grow climb gain boost lift jump soar",
-         "fall cut decrease drop decline lower reduce trim slash shrink sink"),
+        ("rise raise increase grow climb gain boost lift jump soar surge rebound accelerate",
+         "fall cut decrease drop decline lower reduce trim slash shrink sink ease dip slip slide slow tumble plunge slump"),
         ("open reopen resume restart", "close closed shut suspend halt"),
         ("win", "lose"),
         ("end stop cancel scrap abandon halt quit resign call_off finish step_down",
@@ -67,6 +67,8 @@ def _tokens(text: str) -> list[tuple[frozenset[str], bool]]:
             lemmas |= {f"{lemma}_{ws[i + 1]}" for lemma in _lemmas(w)}
         if "-" in w:  # "go-ahead"
             lemmas.add(w.replace("-", "_"))
+        if i + 1 < len(ws):  # "green light", "step down": a two-word lemma
+            lemmas.add(f"{w}_{ws[i + 1]}")
         out.append((frozenset(lemmas), negated))
     return out
 

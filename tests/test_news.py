@@ -183,6 +183,12 @@ def test_conflict_detection_pairs(question: str, a: str, b: str, disagree: bool)
          "The Helm museum will reopen on 28 February after a refurbishment.", False),
         ("When will the Helm museum reopen?", "The Helm museum will reopen on Saturday after a refurbishment.",
          "The Helm museum will reopen on 7 March after a refurbishment.", True),
+        ("How long did the Riga blackout last?", "The Riga blackout lasted almost two hours on Thursday.",
+         "The Riga blackout lasted an hour and 50 minutes on Thursday.", False),
+        ("How long did the Riga blackout last?", "The Riga blackout lasted two hours on Thursday.",
+         "The Riga blackout lasted an hour and 20 minutes on Thursday.", True),
+        ("Did the ministry approve the Kelvin mine?", "The ministry gave the Kelvin mine the green light on Monday.",
+         "The ministry blocked the Kelvin mine on Monday.", True),
     ],
 )
 def test_conflict_detection_names_yesno_and_rewordings(question: str, a: str, b: str, disagree: bool) -> None:
