@@ -25,6 +25,7 @@ from assistant.features import (
     sentence_rows,
 )
 from assistant.lexical import capitalized_names, fold, words
+from assistant.lexicon import is_demonym
 from assistant.question import Question, analyse, parts, typed_spans
 from assistant.types import Citation, Passage
 
@@ -120,12 +121,16 @@ def refusal(question: str, passages: Sequence[Passage]) -> str:
 
 
 def _missing_entity(q: Question, passages: Sequence[Passage]) -> bool:
-    """True when the question names something (a capitalised name) no retrieved passage or title mentions."""
+    """True when the question names something (a capitalised name) no retrieved passage or title mentions.
+
+    A demonym ("the American push", "Europeans") describes rather than names: the sources may say
+    "US-led" or "Europe's", so its absence alone does not refuse (the models still weigh it).
+    """
     evidence: set[str] = set()
     for p in passages:
         evidence.update(words(p.text))
         evidence.update(words(p.title))
-    return any(e not in evidence for e in q.entities)
+    return any(e not in evidence and not is_demonym(e) for e in q.entities)
 
 
 def _names(text: str) -> set[str]:

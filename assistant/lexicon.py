@@ -81,3 +81,19 @@ class Lexicon:
 def load() -> Lexicon:
     """The shipped lexicon (read once per process)."""
     return Lexicon(json.loads(gzip.decompress(PATH.read_bytes())))
+
+
+_DEMONYM_END = ("ans", "an", "ese", "ish")
+
+
+def is_demonym(word: str) -> bool:
+    """True for a people or nationality word made from a place WordNet knows: american, russians, european, chinese."""
+    w = word.lower()
+    if not w.endswith(_DEMONYM_END):
+        return False
+    lx = load()
+    for cut in range(1, 5):
+        stem = w[:-cut]
+        if len(stem) >= 4 and any(f in lx.proper or f in lx.capitalised for f in (stem, stem + "a", stem + "e", stem + "ia")):
+            return True
+    return False

@@ -89,3 +89,19 @@ def test_predict_columns_reads_its_own_features_by_name() -> None:
     wide = np.hstack([rng.normal(size=(200, 1)), x[:, ::-1]])  # an extra column first, then b, a
     assert np.allclose(model.predict_columns(("extra", "b", "a"), wide.tolist()), model.predict(x.tolist()))
     assert not load().uses_crossencoder  # no cross-encoder shipped: the answerer must not wait for one
+
+
+def test_a_demonym_the_sources_do_not_use_is_not_a_missing_name() -> None:
+    from assistant.extractive import answer
+    from assistant.lexicon import is_demonym
+    from assistant.types import Passage
+
+    text = ("The US-led effort to secure a ceasefire failed on Tuesday. Moscow turned away the envoys after five "
+            "hours of talks in the Kremlin, officials said.")
+    passages = [Passage("d#0", "d", "Talks", "d.md", text, 0, len(text), 1.0)]
+    # "American" is how a reader says "US-led": the models decide, the missing-name rule does not refuse outright
+    assert answer("Did Moscow accept the American push for a ceasefire?", passages).refusal_score != 1.0
+    # a person the sources never name still refuses outright
+    assert answer("Did Macron accept the push for a ceasefire?", passages).refusal_score == 1.0
+    assert [w for w in ("american", "europeans", "ukrainian", "chinese") if not is_demonym(w)] == []
+    assert [w for w in ("iran", "putin", "macron", "moscow", "kremlin") if is_demonym(w)] == []
