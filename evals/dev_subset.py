@@ -58,9 +58,17 @@ def article_files(split: str, split_file: Path = SPLIT, root: Path | None = None
     return sorted(p for p in (root / "articles").iterdir() if p.name.startswith(prefixes))
 
 
-def build(split: str, out: Path, *, sample: int | None = None, seed: int = 13, split_file: Path = SPLIT) -> tuple[Path, Path]:
-    """Write out/articles/ and out/dataset.jsonl; returns (dataset, corpus)."""
+def build(split: str, out: Path, *, sample: int | None = None, seed: int = 13, split_file: Path = SPLIT,
+          reworded: Path | None = None) -> tuple[Path, Path]:
+    """Write out/articles/ and out/dataset.jsonl; returns (dataset, corpus).
+
+    `reworded`: an evals/reword_dev.py file of that side's questions: the dataset holds its rewordings instead.
+    """
     rows = questions_of(split, split_file)
+    if reworded is not None:
+        wanted = {r["article"] for r in rows}
+        rows = [json.loads(line) for line in reworded.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [r for r in rows if r.get("question") and r["article"] in wanted]
     if sample is not None and sample < len(rows):
         keep = set(random.Random(seed).sample(range(len(rows)), sample))
         rows = [r for i, r in enumerate(rows) if i in keep]
@@ -81,8 +89,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True, help="folder to write articles/ and dataset.jsonl into")
     ap.add_argument("--sample", type=int, help="keep a seeded random sample of N questions")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--reworded", type=Path, help="evals/reword_dev.py output: ask its rewordings instead")
     args = ap.parse_args()
-    dataset, corpus = build(args.split, args.out, sample=args.sample, seed=args.seed)
+    dataset, corpus = build(args.split, args.out, sample=args.sample, seed=args.seed, reworded=args.reworded)
     n = sum(1 for _ in dataset.open(encoding="utf-8"))
     print(f"{n} questions -> {dataset}; {len(list(corpus.iterdir()))} articles -> {corpus}")
     print(f"assistant eval --dataset {dataset} --corpus {corpus} --report {args.out / 'out'}")

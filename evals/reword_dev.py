@@ -47,7 +47,9 @@ def sample(split: str, answerable: int, unanswerable: int, seed: int) -> list[di
     no = [r for r in rows if not r["answerable"]]
     rng.shuffle(yes)
     rng.shuffle(no)
-    return yes[:answerable] + no[:unanswerable]
+    yes, no = yes[:answerable], no[:unanswerable]
+    # interleaved in proportion, so a run stopped early still holds both kinds
+    return sorted(yes + no, key=lambda r: (yes.index(r) / len(yes) if r["answerable"] else no.index(r) / len(no)))
 
 
 def acceptable(original: str, reworded: str) -> bool:

@@ -95,10 +95,22 @@ class Raw:
     answers: list[str]
     passages: list[Passage]
     sims: dict[str, float]
+    reworded: bool = False  # a model's rewording of a development question (evals/reword_dev.py)
 
 
-def collect(split: str, work: Path) -> list[Raw]:
-    """Ingest one side of the split into a fresh store; retrieve for every question and embed its sentences."""
+def reworded_rows(path: Path | None) -> list[dict]:
+    """The usable rewordings in an evals/reword_dev.py file (rows whose rewording was kept)."""
+    if path is None:
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if r.get("question")]
+
+
+def collect(split: str, work: Path, extra: list[dict] | None = None) -> list[Raw]:
+    """Ingest one side of the split into a fresh store; retrieve for every question and embed its sentences.
+
+    `extra`: rewordings of that side's questions (same articles), retrieved from the same store.
+    """
     from assistant import Assistant, Settings
 
     dataset, corpus = dev_subset.build(split, work / split)
@@ -107,6 +119,8 @@ def collect(split: str, work: Path) -> list[Raw]:
     bot.ingest([corpus], show_progress=False)
     out = []
     rows = [json.loads(line) for line in dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
+    wanted = {r["article"] for r in rows}
+    rows += [{**r, "reworded": True} for r in extra or [] if r["article"] in wanted]
     for n, row in enumerate(rows):
         question = " ".join(row["question"].split())
         passages = bot.retriever.search(question, settings.top_k)
@@ -114,7 +128,7 @@ def collect(split: str, work: Path) -> list[Raw]:
                        | {c.text for c in candidates(passages)})
         sims = dict(zip(texts, bot.sentence_similarity(question, texts))) if texts else {}
         out.append(Raw(row["id"], row["article"], bool(row["answerable"]), question, list(row.get("answers", [])),
-                       passages, sims))
+                       passages, sims, bool(row.get("reworded"))))
         if n % 500 == 0:
             print(f"{split}: {n}/{len(rows)} questions", file=sys.stderr)
     return out
@@ -261,9 +275,29 @@ def choose_threshold(items: list[Item], top: int, folds: int, seed: int) -> tupl
             continue
         if o["right_answers_plus_right_refusals"] > best:
             best_t, best = float(round(t, 2)), o["right_answers_plus_right_refusals"]
-    out = outcomes(p, items, f, best_t)
+    out: dict = outcomes(p, items, f, best_t)
     out["auroc_answerable"] = round(auroc(p, [int(it.answerable) for it in items]), 4)
+    rw = [i for i, it in enumerate(items) if it.qid.endswith("-rw")]
+    if rw:  # the same threshold on the model's rewordings alone
+        out["reworded_only"] = outcomes([p[i] for i in rw], [items[i] for i in rw], [f[i] for i in rw], best_t)
     return best_t, out
+
+
+def held_out(s1: Logistic, sent: Logistic, qm: Logistic, items: list[Item], top: int, threshold: float) -> dict:
+    """Figures of the final models on held-out items, scored once."""
+    probs, firsts, recall_at = [], [], []
+    for it in items:
+        idx, _, qrow = ranked(s1, sent, it, top)
+        probs.append(float(qm.predict_columns(QUESTION_COLUMNS, [qrow])[0]))
+        firsts.append(bool(idx) and bool(it.labels[idx[0]]))
+        if it.answerable and any(it.labels):
+            recall_at.append(any(it.labels[i] for i in stage1_order(s1, it, top)))
+    held: dict = {"questions": len(items), **outcomes(probs, items, firsts, threshold)}
+    held["auroc_answerable"] = round(auroc(probs, [int(it.answerable) for it in items]), 4)
+    held["stage1_recall_at_embed_top"] = round(sum(recall_at) / max(1, len(recall_at)), 4)
+    held["gold_sentence_retrieved"] = round(
+        sum(1 for it in items if it.answerable and any(it.labels)) / max(1, sum(it.answerable for it in items)), 4)
+    return held
 
 
 def main() -> None:
@@ -272,6 +306,12 @@ def main() -> None:
     ap.add_argument("--embed-top", type=int, default=EMBED_TOP)
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--cache", type=Path, help="pickle of the collected features: read if present, else written")
+    ap.add_argument("--reworded", type=Path, help="rewordings of `tune` questions (evals/reword_dev.py): trained on "
+                    "next to the originals and counted when the threshold is chosen")
+    ap.add_argument("--reworded-report", type=Path, help="rewordings of `report` questions: scored once, held out")
+    ap.add_argument("--work", type=Path, help="keep the two stores here (a rerun skips the ingest); default: a temp dir")
+    ap.add_argument("--no-simulated", action="store_true", help="skip the simulated rewordings (dropped terms)")
+    ap.add_argument("--dry-run", action="store_true", help="print the figures; do not write the model or results")
     ap.add_argument("--ce", type=Path, help="cross-encoder logits (evals/train_crossencoder.py score): fit with them, "
                     "on the tune questions they hold (scored by a model that never saw them)")
     args = ap.parse_args()
@@ -280,17 +320,25 @@ def main() -> None:
         tune, report = pickle.loads(args.cache.read_bytes())
     else:
         with tempfile.TemporaryDirectory(prefix="train-answerability-") as tmp:
-            tune = collect("tune", Path(tmp))
-            report = collect("report", Path(tmp))
+            work = args.work or Path(tmp)
+            tune = collect("tune", work, reworded_rows(args.reworded))
+            report = collect("report", work, reworded_rows(args.reworded_report))
         if args.cache:
             args.cache.write_bytes(pickle.dumps((tune, report)))
     rng = random.Random(args.seed)
     ce: dict[str, dict[str, float]] = pickle.loads(args.ce.read_bytes()) if args.ce else {}
     if ce:
         tune = [r for r in tune if r.qid in ce]
+    if not args.reworded:
+        tune = [r for r in tune if not r.reworded]
     tune_raw = tune
-    tune = [featurize(r, None, ce.get(r.qid)) for r in tune_raw] + [featurize(r, rng, ce.get(r.qid)) for r in tune_raw]
-    report = [featurize(r, None, ce.get(r.qid)) for r in report]
+    originals = [r for r in tune_raw if not r.reworded]
+    tune = [featurize(r, None, ce.get(r.qid)) for r in tune_raw]
+    if not args.no_simulated:
+        tune += [featurize(r, rng, ce.get(r.qid)) for r in originals]
+    report_raw = [r for r in report if not r.reworded]
+    report_rw = [featurize(r) for r in report if r.reworded]
+    report = [featurize(r, None, ce.get(r.qid)) for r in report_raw]
     t1 = time.time()
     top = args.embed_top
     threshold, tune_cv = choose_threshold(tune, top, args.folds, args.seed)
@@ -301,36 +349,29 @@ def main() -> None:
         "crossencoder": bool(ce),
         "stage1": s1.to_dict(), "sentence": sent.to_dict(), "question": qm.to_dict(),
     }
-    MODEL_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    # Held-out: the report articles, scored once with the final models.
-    probs, firsts, recall_at = [], [], []
-    for it in report:
-        idx, _, qrow = ranked(s1, sent, it, top)
-        probs.append(float(qm.predict_columns(QUESTION_COLUMNS, [qrow])[0]))
-        firsts.append(bool(idx) and bool(it.labels[idx[0]]))
-        if it.answerable and any(it.labels):
-            recall_at.append(any(it.labels[i] for i in stage1_order(s1, it, top)))
-    held = outcomes(probs, report, firsts, threshold)
-    held["auroc_answerable"] = round(auroc(probs, [int(it.answerable) for it in report]), 4)
-    held["stage1_recall_at_embed_top"] = round(sum(recall_at) / max(1, len(recall_at)), 4)
-    held["gold_sentence_retrieved"] = round(
-        sum(1 for it in report if it.answerable and any(it.labels)) / max(1, sum(it.answerable for it in report)), 4)
+    held = held_out(s1, sent, qm, report, top, threshold)
     figures = {
         "what": "offline answerability models (assistant/data/answerability.json)",
-        "command": "nice -n 10 python -m evals.train_answerability" + (" --ce CE.pkl" if ce else ""),
+        "command": "nice -n 10 python -m evals.train_answerability" + (f" --reworded {args.reworded}" if args.reworded else "")
+        + (f" --reworded-report {args.reworded_report}" if args.reworded_report else "")
+        + (" --no-simulated" if args.no_simulated else "") + (" --ce CE.pkl" if ce else ""),
         "tune_articles_used": sorted({r.article for r in tune_raw}),
         "split": json.loads(dev_subset.SPLIT.read_text(encoding="utf-8")),
         "seed": args.seed, "embed_top": top, "threshold": threshold,
-        "tune_questions": len(tune_raw), "reworded_copies": len(tune) - len(tune_raw), "reword_drop": REWORD_DROP,
+        "tune_questions": len(originals), "tune_reworded_by_model": len(tune_raw) - len(originals),
+        "simulated_rewordings": 0 if args.no_simulated else len(originals), "reword_drop": REWORD_DROP,
         "report_questions": len(report),
         "tune_cross_validated_by_article": tune_cv,
         "report_held_out": held,
+        "report_reworded_held_out": held_out(s1, sent, qm, report_rw, top, threshold) if report_rw else None,
         "note": "Approximate figures: a right answer here means the best sentence holds a gold answer; the eval "
                 "(`assistant eval` on evals/dev_subset.py --split report) is the real measure.",
-        "model_sha256": hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest(),
         "collect_s": round(t1 - t0, 1), "fit_s": round(time.time() - t1, 1),
     }
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    if not args.dry_run:
+        MODEL_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        figures["model_sha256"] = hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest()
+        RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(figures, indent=2))
 
 
