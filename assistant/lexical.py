@@ -33,10 +33,25 @@ MONTHS = (
 _WORD = re.compile(r"[\w][\w'’\-]*", re.UNICODE)
 
 
+class _Uncombined(dict[int, int | None]):
+    """str.translate table that deletes combining marks, filled per code point on first sight."""
+
+    def __missing__(self, cp: int) -> int | None:
+        kept = None if unicodedata.combining(chr(cp)) else cp
+        self[cp] = kept
+        return kept
+
+
+_UNCOMBINED = _Uncombined()
+
+
 def fold(text: str) -> str:
     """Lowercase, unify apostrophes and strip accents."""
     text = text.replace("’", "'").replace("‘", "'").lower()
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if text.isascii():  # the usual case: NFKD leaves ASCII as it is and it has no combining marks
+        return text
+    text = unicodedata.normalize("NFKD", text)
+    return text if text.isascii() else text.translate(_UNCOMBINED)
 
 
 def words(text: str) -> list[str]:
