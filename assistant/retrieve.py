@@ -129,12 +129,16 @@ class Retriever:
         self.candidates = candidates
         self.index = bm25 if bm25 is not None else Bm25Index(None)
         self._synced: str | None = None
+        self._synced_records: dict[str, DocRecord] | None = None  # the records object the index was last synced to
         self._scope: tuple[dict[str, DocRecord], Filters, Scope] | None = None
 
-    def scope(self, sources: Sequence[str] | None = None, since: str | None = None, until: str | None = None) -> Scope:
-        """The documents these filters allow (cached per store revision)."""
+    def scope(
+        self, sources: Sequence[str] | None = None, since: str | None = None, until: str | None = None,
+        *, records: dict[str, DocRecord] | None = None,
+    ) -> Scope:
+        """The documents these filters allow (cached per store revision; `records`: the store's, if already read)."""
         filters = make_filters(sources, since, until)
-        records = self.store.records()
+        records = self.store.records() if records is None else records
         if self._scope is None or self._scope[0] is not records or self._scope[1] != filters:
             self._scope = (records, filters, resolve_scope(records, filters))
         return self._scope[2]
@@ -154,12 +158,20 @@ class Retriever:
 
         wanted = {r.doc_id: (r.doc_id, r.content_hash, r.chunker) for r in records.values() if r.n_chunks}
         fetched = self.index.sync(wanted, fetch)  # syndicated copies have no chunks of their own
-        self._synced = revision
+        self._synced, self._synced_records = revision, records
         return fetched
 
-    def bm25(self, question: str, n: int, doc_ids: Sequence[str] | None = None) -> list[str]:
-        """Chunk ids ranked by BM25 (only positive scores)."""
-        self.sync()
+    def bm25(
+        self, question: str, n: int, doc_ids: Sequence[str] | None = None, *, records: dict[str, DocRecord] | None = None
+    ) -> list[str]:
+        """Chunk ids ranked by BM25 (only positive scores).
+
+        `records`: the store's, just read. The store hands out a new records object whenever its revision
+        changes, so when they are the very object the index was synced to, the index is current and the
+        revision is not read again (each read asks Chroma for the collection).
+        """
+        if records is None or records is not self._synced_records:
+            self.sync()
         return [cid for cid, _ in self.index.search(question, n, doc_ids)]
 
     def dense(
@@ -193,7 +205,7 @@ class Retriever:
         """
         n = max(self.candidates, k * 3)
         records = self.store.records()
-        scope = self.scope(sources, since, until)
+        scope = self.scope(sources, since, until, records=records)
         if scope.empty:
             return []
         bm25_docs: Sequence[str] | None = doc_ids
@@ -205,7 +217,7 @@ class Retriever:
         if scope.doc_ids is not None:
             dense_hits = [h for h in dense_hits if h.doc_id in scope.doc_ids]
         dense_ids = [h.chunk_id for h in dense_hits]
-        bm25_ids = self.bm25(question, n, bm25_docs)
+        bm25_ids = self.bm25(question, n, bm25_docs, records=records)
         fused = rrf([dense_ids, bm25_ids])
         top = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         known = {h.chunk_id: h for h in dense_hits}
