@@ -39,7 +39,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     threads = sorted({1, cores, 2 * cores} if cores > 1 else {1, 2})
     grid = [(t, b) for t in threads for b in (1, 4, 8, 16, 32, 64)]
-    models = {t: LocalEmbeddings(threads=t) for t in threads}
+    models = {t: LocalEmbeddings(threads=t, small_threads=t) for t in threads}
     for model in models.values():
         model.embed_documents(texts[:16])
     rates: dict[tuple[int, int], list[float]] = {k: [] for k in grid}
