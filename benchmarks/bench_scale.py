@@ -3,6 +3,8 @@
     python benchmarks/bench_scale.py --docs 150                              # about 1k chunks (~1 min)
     python benchmarks/bench_scale.py --docs 1500                             # about 10k chunks (~4 min)
     python benchmarks/bench_scale.py --docs 14800 --work /var/tmp/b100k      # about 100k chunks (~35 min)
+    python benchmarks/bench_scale.py --docs 1500 --work W --ingest-only      # build the store only, then measure
+    python benchmarks/bench_scale.py --docs 1500 --work W --keep-ingest benchmarks/results/scale-10k-ingest.json
 
 Steps, in one run so the ratios hold on a noisy machine:
 1. generate the corpus (benchmarks/corpus_gen.py: varied templated news articles, 350-900 words);
@@ -93,6 +95,8 @@ def main() -> None:
     parser.add_argument("--server", action="store_true", help="store in a `chroma run` server instead of a folder")
     parser.add_argument("--keep-ingest", type=Path, metavar="RESULTS_JSON",
                         help="skip the ingest step (the store in --work is complete) and copy its figures from RESULTS_JSON")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="build the store and write its ingest figures only (measure later with --keep-ingest)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     folder = work / "articles"
@@ -140,6 +144,14 @@ def main() -> None:
                  "ratio_to_raw_embedding": round(rate / raw, 3)}
             )
 
+    size = 1000 * round(chunks / 1000) if chunks < 5000 else 10_000 * round(chunks / 10_000)
+    label = f"{size // 1000}k" + ("-server" if server else "")
+    if args.ingest_only:
+        write(f"scale-{label}-ingest", {"chunks": chunks, **results, "load_avg_end": os.getloadavg()})
+        if server:
+            server.stop()
+        return
+
     t = time.perf_counter()
     cold = Assistant(settings, embedder=embedder)
     cold.retriever.sync()
@@ -157,16 +169,23 @@ def main() -> None:
         rows["bm25"].append(timed(bot.retriever.bm25, q, 30))
     for q in sets[2]:
         rows["hybrid"].append(timed(bot.retriever.search, q, 6))
+    stages: dict[str, list[float]] = {"retrieve": [], "extractive": [], "verify_conflicts_provenance": []}
+    results["load_avg_before_answers"] = os.getloadavg()
     for q in sets[3]:
-        rows["answer"].append(timed(bot.answer, q))
+        t = time.perf_counter()
+        answer = bot.answer(q)
+        rows["answer"].append((time.perf_counter() - t) * 1000)
+        stages["retrieve"].append(answer.timings["retrieve_s"] * 1000)
+        stages["extractive"].append(answer.timings["answer_s"] * 1000)
+        stages["verify_conflicts_provenance"].append(rows["answer"][-1] - answer.timings["total_s"] * 1000)
+    results["load_avg_after_answers"] = os.getloadavg()
     results["latency"] = {k: summary(v) for k, v in rows.items()}
+    results["answer_stages"] = {k: summary(v) for k, v in stages.items()}
     results["latency_note"] = "dense, hybrid and answer include embedding the question; each on unseen questions"
     results["chat"] = chat_cold_start(settings.data_dir, work)
     results["load_avg_end"] = os.getloadavg()
     if server:
         server.stop()
-    size = 1000 * round(chunks / 1000) if chunks < 5000 else 10_000 * round(chunks / 10_000)
-    label = f"{size // 1000}k" + ("-server" if server else "")
     write(f"scale-{label}", {"chunks": chunks, **results})
     print(json.dumps(results, indent=2))
 
