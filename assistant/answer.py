@@ -190,9 +190,14 @@ class Assistant:
         out = self.offline_composed(question, passages, context)
         return out.text, out.citations, out.refused
 
-    def offline_composed(self, question: str, passages: Sequence[Passage], context: str = "") -> extractive.Composed:
-        """The extractive answer with its notes (e.g. which part of a question the sources do not cover)."""
-        return extractive.answer(question, passages, context=context, similarity=self.sentence_similarity)
+    def offline_composed(
+        self, question: str, passages: Sequence[Passage], context: str = "", search: extractive.Search | None = None
+    ) -> extractive.Composed:
+        """The extractive answer with its notes (e.g. which part of a question the sources do not cover).
+
+        `search`: how to search for one part of a multi-part question (each part also reads its own passages).
+        """
+        return extractive.answer(question, passages, context=context, similarity=self.sentence_similarity, search=search)
 
     def sentence_similarity(self, question: str, sentences: Sequence[str]) -> list[float]:
         """Cosine similarity of the question to each sentence (sentence vectors are cached)."""
@@ -282,7 +287,9 @@ class Assistant:
                     yield event
             assert result is not None
         else:
-            result = self.offline_result(query, passages)
+            k = top_k or self.settings.top_k
+            result = self.offline_result(query, passages, lambda part: self.retriever.search(
+                part, k, query.doc_ids, sources=sources, since=since, until=until))
         timings["answer_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
         result.timings = {k: round(v, 4) for k, v in timings.items()}
@@ -305,10 +312,10 @@ class Assistant:
         offline_question = question if context else standalone
         return Query(question, standalone, context, search_text, offline_question, ids)
 
-    def offline_result(self, query: Query, passages: Sequence[Passage]) -> Answer:
-        """The offline answer to a prepared query."""
-        composed = self.offline_composed(query.offline_question, passages, query.context)
-        return Answer(query.question, composed.text, composed.refused, composed.citations, list(passages),
+    def offline_result(self, query: Query, passages: Sequence[Passage], search: extractive.Search | None = None) -> Answer:
+        """The offline answer to a prepared query (`search`: for the parts of a multi-part question)."""
+        composed = self.offline_composed(query.offline_question, passages, query.context, search)
+        return Answer(query.question, composed.text, composed.refused, composed.citations, composed.passages,
                       backend="extractive", notes=list(composed.notes), refusal_score=composed.refusal_score)
 
     def finish(self, result: Answer, query: Query, passages: Sequence[Passage]) -> Answer:

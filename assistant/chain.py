@@ -162,8 +162,10 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
         bot: Assistant = self.assistant
         if state["scope"].empty:
             return state
-        with bot.lock:
-            result = bot.offline_result(state["query"], state["passages"])
+        query, k = state["query"], state["top_k"] or bot.settings.top_k
+        with bot.lock:  # as Assistant.stream: each part of a multi-part question also reads its own passages
+            result = bot.offline_result(query, state["passages"], lambda part: bot.retriever.search(
+                part, k, query.doc_ids, **state["filters"]))
         return {**state, "result": result}
 
     def _finish(self, state: State) -> dict[str, Any]:

@@ -34,8 +34,9 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
     Markers that follow a sentence's final punctuation belong to that sentence.
     """
     text = normalize_markers(text)
-    # Move markers that sit after the full stop to before it so sentence splitting keeps them.
-    text = re.sub(r"([.!?])((?:\s*\[\d{1,3}\])+)", lambda m: m.group(2).strip() + m.group(1), text)
+    # Move markers that sit after the full stop (and a closing quote: `time." [2]`) to before it, so sentence
+    # splitting keeps them with their sentence.
+    text = re.sub(r"([.!?][\"'”’)]*)((?:\s*\[\d{1,3}\])+)", lambda m: m.group(2).strip() + m.group(1), text)
     out: list[tuple[str, list[int]]] = []
     for s, e in split_sentences(text):
         sentence = text[s:e]

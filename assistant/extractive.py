@@ -9,6 +9,7 @@ numbers, durations), entity and stemmed lexical coverage, retrieval ranks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ MAX_SENTENCES = 3
 SHORT_KINDS = ("person", "place", "date", "duration", "number")
 
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]
+Search = Callable[[str], Sequence[Passage]]  # the passages a search for one part of a question finds
 Scorer = Callable[[str, Sequence[str]], Sequence[float]]  # cross-encoder logits of (question, sentence) pairs
 
 
@@ -186,14 +188,42 @@ class Composed:
     refused: bool
     notes: list[str] = field(default_factory=list)
     refusal_score: float | None = None  # 1 - the answerability model's probability (the best part's, if several)
+    passages: list[Passage] = field(default_factory=list)  # every passage read: the question's, then its parts' own
 
 
 def answer(
     question: str, passages: Sequence[Passage], *, context: str = "", similarity: Similarity | None = None,
-    models: Models | None = None, scorer: Scorer | None = None,
+    models: Models | None = None, scorer: Scorer | None = None, search: Search | None = None,
 ) -> Composed:
-    """Answer from the passages, part by part for a multi-part question; refuse when the model says so."""
-    m = models or load()
+    """Answer from the passages, part by part for a multi-part question; refuse when the model says so.
+
+    `search`: when given, each part of a multi-part question is also searched for on its own, and ranks
+    its own passages first: one search for "X, and Y?" often finds only X's passages.
+    """
+    out = _answer(question, passages, context, similarity, models or load(), scorer, search)
+    if not out.passages:
+        out.passages = list(passages)
+    return out
+
+
+_LEANS_BACK = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|these|those)\b", re.IGNORECASE)
+
+
+def part_query(part: str, question: str) -> str:
+    """What to search for one part: the part alone, or with the whole question when it leans on a pronoun ("how will it be funded?")."""
+    return f"{part} {question}" if _LEANS_BACK.search(part) else part
+
+
+def _with_own(found: Sequence[Passage], passages: Sequence[Passage]) -> list[Passage]:
+    """A part's own passages first, then the question's, each once."""
+    seen: set[str] = set()
+    return [p for p in [*found, *passages] if not (p.chunk_id in seen or seen.add(p.chunk_id))]  # type: ignore[func-returns-value]
+
+
+def _answer(
+    question: str, passages: Sequence[Passage], context: str, similarity: Similarity | None, m: Models,
+    scorer: Scorer | None, search: Search | None,
+) -> Composed:
     cands = candidates(passages)
     q = analyse(question, context)
     if not cands or not (q.terms or q.context_terms) or _missing_entity(q, passages):
@@ -210,19 +240,26 @@ def answer(
     groups: list[tuple[list[Candidate], Question]] = []
     missing: list[str] = []
     best = 0.0
+    read = list(passages)
     for piece in pieces:
         pq = analyse(piece, f"{context} {question}".strip())
-        r = rank(pq, passages, cands, similarity, m, scorer)
+        own, own_cands = passages, cands
+        if search is not None:
+            own = _with_own(search(part_query(piece, question)), passages)
+            own_cands = candidates(own)
+            read = _with_own(read, own)
+        r = rank(pq, own, own_cands, similarity, m, scorer)
         best = max(best, r.answerable)
         if r.answerable < m.threshold or not r.scored:
             missing.append(piece)
             continue
         groups.append((select(r, m)[:2], pq))
     if not groups:
-        return Composed(refusal(question, passages), [], True, refusal_score=1.0 - best)
+        return Composed(refusal(question, passages), [], True, refusal_score=1.0 - best, passages=read)
     out = _render_answer(groups, passages)
     out.notes = [f"The sources don't say: {p}" for p in missing]
     out.refusal_score = 1.0 - best
+    out.passages = read
     return out
 
 

@@ -105,3 +105,40 @@ def test_a_demonym_the_sources_do_not_use_is_not_a_missing_name() -> None:
     assert answer("Did Macron accept the push for a ceasefire?", passages).refusal_score == 1.0
     assert [w for w in ("american", "europeans", "ukrainian", "chinese") if not is_demonym(w)] == []
     assert [w for w in ("iran", "putin", "macron", "moscow", "kremlin") if is_demonym(w)] == []
+
+
+def test_a_marker_after_a_closing_quote_stays_with_its_sentence() -> None:
+    from assistant.citations import answer_sentences
+
+    text = 'He said drivers would "not balance this budget a third time." [2] The agency expects a gap. [3]'
+    assert answer_sentences(text) == [('He said drivers would "not balance this budget a third time."', [2]),
+                                      ("The agency expects a gap.", [3])]
+
+
+def test_each_part_of_a_two_part_question_reads_its_own_passages(embedder) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from assistant.extractive import answer
+    from assistant.types import Passage
+
+    def passage(n: int, text: str) -> Passage:
+        return Passage(f"d{n}#0", f"d{n}", f"Doc {n}", f"d{n}.md", text, 0, len(text), 1.0)
+
+    cost = passage(1, "The new harbor bridge will cost $612 million, the council said on Monday after a long debate.")
+    mayor = passage(2, "The harbor bridge opening ceremony was led by Mayor Elena Vasquez, who cut the ribbon at noon.")
+    question = "How much will the harbor bridge cost, and who led the opening ceremony?"
+    searched: list[str] = []
+
+    def search(part: str) -> list[Passage]:
+        searched.append(part)
+        return [mayor] if "ceremony" in part else [cost]
+
+    def similarity(q: str, texts: list[str]) -> list[float]:  # the real embedded model, as Assistant gives it
+        return [float(v) for v in np.asarray(embedder.embed_documents(list(texts))) @ np.asarray(embedder.embed_query(q))]
+
+    alone = answer(question, [cost], similarity=similarity)  # one search found only the cost's passage
+    both = answer(question, [cost], similarity=similarity, search=search)
+    assert searched == ["How much will the harbor bridge cost?", "Who led the opening ceremony?"]
+    assert "Vasquez" not in alone.text and "Vasquez" in both.text and "$612 million" in both.text
+    assert [p.chunk_id for p in both.passages] == ["d1#0", "d2#0"]
+    assert {c.doc_id for c in both.citations} == {"d1", "d2"}
