@@ -210,7 +210,7 @@ _LEANS_BACK = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|the
 
 
 def part_query(part: str, question: str) -> str:
-    """What to search for one part: the part alone, or with the whole question when it leans on a pronoun ("how will it be funded?")."""
+    """What to search for one part: the part alone, or with the question when it leans on a pronoun ("how is it funded?")."""
     return f"{part} {question}" if _LEANS_BACK.search(part) else part
 
 

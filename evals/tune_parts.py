@@ -67,7 +67,7 @@ SEARCHES = ("whole", "own")  # the whole question's passages only; or the part's
 
 
 def collect(n: int, seed: int, work: Path, how: str) -> list[dict]:
-    """Every part of n two-part tune questions: its answerability probability and whether its chosen sentences hold a gold answer."""
+    """Every part of n two-part tune questions: its answerability probability, and whether its sentences hold a gold answer."""
     from assistant import Assistant, Settings
 
     dataset, corpus = dev_subset.build("tune", work / "tune")
