@@ -215,7 +215,9 @@ class LLMAnswerer:
                 yield Answer(question, g.text, g.refused, g.citations, list(passages), backend=self.backend,
                              notes=notes, changes=changes)
                 return
-            if attempt == 0 and not self.gated:  # a small local model's second try rarely verifies: not worth its time
+            if self.gated:  # a small local model's second try rarely verifies: not worth its time
+                break
+            if attempt == 0:
                 yield "\n\n(retrying: the draft could not be verified)\n\n"
                 inputs = {**inputs, "previous": draft, "problem": problem}
         yield self._fallback(question, passages, context, notes, changes, UNVERIFIED_NOTE)
