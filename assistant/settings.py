@@ -71,7 +71,7 @@ class Settings:
     max_question_chars: int = 2000
     max_file_bytes: int = 20 * 1024 * 1024
     ingest_batch_chars: int = 120_000  # documents are embedded and committed in groups of about this much text
-    local_model: Path | None = None  # a GGUF for ASSISTANT_LLM=local (default: the bundled Qwen2.5 0.5B)
+    local_model: Path | None = None  # a GGUF for ASSISTANT_LLM=local (default: the bundled Qwen2.5-Coder 1.5B)
     local_threads: int = 1  # llama.cpp threads; 1 measured fastest on 2 shared cores (benchmarks/results/local_threads.json)
     local_context: int = 4096  # the local model's context window (tokens)
     local_passages: int = 4  # passages the local model reads (best first); fewer = faster prompts
@@ -221,7 +221,7 @@ class Settings:
             "collection": self.collection,
             "embeddings": self.embeddings,
             "llm": {"extractive": "extractive", "openai": f"openai ({self.model})",
-                    "local": f"local ({self.local_model.name if self.local_model else 'qwen2.5-coder-0.5b-instruct'})"}[self.llm],
+                    "local": f"local ({self.local_model.name if self.local_model else 'qwen2.5-coder-1.5b-instruct'})"}[self.llm],
             "judge": self.judge_name,
             "top_k": str(self.top_k),
         }

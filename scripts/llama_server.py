@@ -23,9 +23,9 @@ CACHE = Path(os.environ.get("ASSISTANT_TEST_CACHE") or Path.home() / ".cache" / 
 
 def model_path() -> Path:
     """The default local GGUF, assembled once in the cache folder (size and sha256 checked)."""
-    from assistant.local import QWEN_05B, assemble
+    from assistant.local import DEFAULT, assemble
 
-    return assemble(QWEN_05B, CACHE / "models")
+    return assemble(DEFAULT, CACHE / "models")
 
 
 def serve(port: int, model: Path, threads: int, ctx: int) -> None:
@@ -75,7 +75,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--ctx", type=int, default=4096)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: the bundled Qwen2.5 0.5B)")
+    parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: the bundled Qwen2.5-Coder-1.5B-Instruct)")
     args = parser.parse_args()
     try:
         serve(args.port, args.model or model_path(), args.threads, args.ctx)

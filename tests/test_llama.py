@@ -1,4 +1,4 @@
-"""End to end through the real local instruct model (Qwen2.5-Coder-0.5B-Instruct in llama.cpp, the `xllamacpp` wheel).
+"""End to end through the real local instruct model (Qwen2.5-Coder-1.5B-Instruct in llama.cpp, the `xllamacpp` wheel).
 
 In process (`ASSISTANT_LLM=local`) and over HTTP (scripts/llama_server.py, the OpenAI backend). Quality is asserted
 where a real model can be held to it: a simple fact from the seed article is answered with a verified citation and
@@ -83,8 +83,6 @@ def test_fact_from_the_seed_article_is_grounded_whatever_the_model_writes(bot) -
 
 
 @needs_model
-@pytest.mark.xfail(strict=True, reason="known quality bug (issue 12): the 0.5B model writes 'Putin sent Witkoff and "
-                   "Kushner to Moscow', the verifier rejects it, and the offline answer is shown; strict, so a fix shows")
 def test_fact_from_the_seed_article_is_answered_by_the_model_without_fallback(bot) -> None:  # type: ignore[no-untyped-def]
     answer = bot.answer("Who did Trump send to Moscow?")
     assert answer.backend.startswith("local:") and answer.backend.endswith(".gguf")
@@ -135,10 +133,10 @@ def test_listener_is_loopback_only_and_needs_a_key(bot) -> None:  # type: ignore
 
 @needs_model
 def test_damaged_model_is_refused(tmp_path: Path) -> None:
-    from assistant.local import QWEN_05B, LocalModelError, assemble
+    from assistant.local import DEFAULT, LocalModelError, assemble
 
     with pytest.raises(LocalModelError, match="refusing the local model.*official release"):
-        assemble(replace(QWEN_05B, sha256="0" * 64), tmp_path)
+        assemble(replace(DEFAULT, sha256="0" * 64), tmp_path)
     assert not list(tmp_path.iterdir())  # nothing half-written is left behind
 
 
@@ -158,7 +156,7 @@ def test_model_override_must_be_a_gguf(tmp_path: Path) -> None:
 def test_cli_ask_stream_through_the_model_server(llama, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The OpenAI backend against the same model served over HTTP on loopback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ASSISTANT_"))}
-    env.update(OPENAI_BASE_URL=llama.url, ASSISTANT_MODEL="qwen2.5-coder-0.5b", ASSISTANT_DATA_DIR=str(tmp_path / "data"),
+    env.update(OPENAI_BASE_URL=llama.url, ASSISTANT_MODEL="qwen2.5-coder-1.5b", ASSISTANT_DATA_DIR=str(tmp_path / "data"),
                ASSISTANT_CORPUS=str(ROOT / "corpus"), ASSISTANT_TIMEOUT="300", ASSISTANT_MAX_RETRIES="0",
                ASSISTANT_CONTEXT_WINDOW="4096", ASSISTANT_ANSWER_TOKENS="200")
     run = subprocess.run([sys.executable, "-m", "assistant", "ask", "--stream", "Who did Trump send to Moscow?"],
