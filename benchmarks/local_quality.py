@@ -1,10 +1,11 @@
 """Summarise `assistant eval` reports of the local backend next to the offline answerer's on the same questions.
 
-    python -m benchmarks.local_quality --pair golden LOCAL/report.json OFFLINE/report.json [--pair dev ...]
+    python -m benchmarks.local_quality --pair golden LOCAL/report.json OFFLINE/report.json [--pair dev ...] [--out NAME]
 
 For each pair: the summary metrics of both, the local run's fallback rate (answers whose backend is `extractive`),
 answers refused by the offline answerability gate, seconds per answer, and every question the offline answerer
-gets right and the local one does not (with both answers). Writes benchmarks/results/local_quality.json.
+gets right and the local one does not (with both answers). Writes benchmarks/results/local_quality.json
+(or `--out NAME`: benchmarks/results/NAME.json).
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pair", nargs=3, action="append", metavar=("NAME", "LOCAL", "OFFLINE"), required=True)
     parser.add_argument("--command", default="", help="the commands that produced the reports, for the record")
+    parser.add_argument("--out", default="local_quality", help="results file name (benchmarks/results/<out>.json)")
+    parser.add_argument("--note", default="", help="what the figures show, for the record")
     parser.add_argument("--formats", nargs=2, metavar=("JSON_REPORT", "TEXT_REPORT"),
                         help="ASSISTANT_ANSWER_FORMAT=json and =text runs: compared on the questions both answered")
     args = parser.parse_args()
@@ -102,7 +105,7 @@ def main() -> None:
                                   "seconds_per_answer_mean": offline["summary"]["timings"].get("answer_mean_s")},
                       "offline_right_local_wrong": regressions}
         print(name, json.dumps(sets[name]["local"]), json.dumps(sets[name]["offline"]), len(regressions), sep="\n")
-    write("local_quality", {"sets": sets, "command": args.command})
+    write(args.out, {"sets": sets, "command": args.command, **({"note": args.note} if args.note else {})})
 
 
 if __name__ == "__main__":
