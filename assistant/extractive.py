@@ -214,7 +214,7 @@ def part_query(part: str, question: str) -> str:
     return f"{part} {question}" if _LEANS_BACK.search(part) else part
 
 
-def _with_own(found: Sequence[Passage], passages: Sequence[Passage]) -> list[Passage]:
+def own_first(found: Sequence[Passage], passages: Sequence[Passage]) -> list[Passage]:
     """A part's own passages first, then the question's, each once."""
     seen: set[str] = set()
     return [p for p in [*found, *passages] if not (p.chunk_id in seen or seen.add(p.chunk_id))]  # type: ignore[func-returns-value]
@@ -245,9 +245,9 @@ def _answer(
         pq = analyse(piece, f"{context} {question}".strip())
         own, own_cands = passages, cands
         if search is not None:
-            own = _with_own(search(part_query(piece, question)), passages)
+            own = own_first(search(part_query(piece, question)), passages)
             own_cands = candidates(own)
-            read = _with_own(read, own)
+            read = own_first(read, own)
         r = rank(pq, own, own_cands, similarity, m, scorer)
         best = max(best, r.answerable)
         if r.answerable < m.threshold or not r.scored:

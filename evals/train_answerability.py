@@ -80,7 +80,8 @@ class Item:
         return [self.ces[t] for t in texts]  # type: ignore[attr-defined]
 
 
-def _norm(text: str) -> str:
+def norm(text: str) -> str:
+    """Folded text with single spaces: how a gold answer is looked for in a sentence."""
     return " ".join(fold(text).split())
 
 
@@ -148,8 +149,8 @@ def featurize(raw: Raw, reword: random.Random | None = None, ces: dict[str, floa
         kept = tuple(t for t in q.terms if t not in present or reword.random() >= REWORD_DROP)
         q = replace(q, terms=kept or q.terms[:1])
     feats = cheap_rows(q, cands)
-    golds = [_norm(a) for a in raw.answers if a.strip()] if raw.answerable else []
-    labels = [int(any(g in _norm(c.text) for g in golds)) for c in cands]
+    golds = [norm(a) for a in raw.answers if a.strip()] if raw.answerable else []
+    labels = [int(any(g in norm(c.text) for g in golds)) for c in cands]
     return Item(raw.qid + ("#reworded" if reword else ""), raw.article, raw.answerable, q, raw.passages, cands, feats,
                 raw.sims, labels, reword is not None, ces)
 

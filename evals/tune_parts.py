@@ -25,18 +25,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.answerability import load  # noqa: E402
-from assistant.extractive import part_query, rank, select  # noqa: E402
+from assistant.extractive import own_first, part_query, rank, select  # noqa: E402
 from assistant.features import candidates  # noqa: E402
-from assistant.lexical import fold  # noqa: E402
 from assistant.question import analyse, parts  # noqa: E402
 from evals import dev_subset  # noqa: E402
+from evals.train_answerability import norm  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "parts.json"
 STARTS = ("what", "who", "when", "where", "which", "how", "why")
-
-
-def _norm(text: str) -> str:
-    return " ".join(fold(text).split())
 
 
 def pairs(rows: list[dict], n: int, seed: int) -> list[tuple[dict, dict]]:
@@ -86,14 +82,12 @@ def collect(n: int, seed: int, work: Path, how: str) -> list[dict]:
         for piece, row in zip(pieces, (a, b)):
             passages = whole
             if how == "own":
-                seen: set[str] = set()
-                found = [*bot.search(part_query(piece, question)), *whole]
-                passages = [x for x in found if not (x.chunk_id in seen or seen.add(x.chunk_id))]  # type: ignore[func-returns-value]
+                passages = own_first(bot.search(part_query(piece, question)), whole)
             cands = candidates(passages)
             r = rank(analyse(piece, question), passages, cands, bot.sentence_similarity, models)
-            golds = [_norm(g) for g in row.get("answers", []) if g.strip()]
+            golds = [norm(g) for g in row.get("answers", []) if g.strip()]
             chosen = select(r, models)[:2] if r.scored else []
-            right = bool(golds) and any(g in _norm(c.text) for c in chosen for g in golds)
+            right = bool(golds) and any(g in norm(c.text) for c in chosen for g in golds)
             out.append({"answerable": bool(row["answerable"]), "p": r.answerable, "right": right})
     return out
 
