@@ -67,9 +67,10 @@ _UNITS = {w: (dim, size) for dim, table in {
     "area": {"hectares": 1e4, "hectare": 1e4, "acres": 4046.86, "acre": 4046.86},
 }.items() for w, size in table.items()}
 # words that give a number as an estimate: within APPROX of it is the same figure
-_HEDGE = re.compile(r"\b(?:about|around|some|nearly|almost|roughly|approximately|more than|over|under|less than|"
-                    r"fewer than|close to|up to|at least|just over|just under|an estimated|estimated|roughly)\s+"
-                    r"(?:[£€$]\s?)?$", re.I)
+_HEDGES = (r"about|around|some|nearly|almost|roughly|approximately|more than|over|under|less than|fewer than|"
+           r"close to|up to|at least|an estimated|estimated")
+_HEDGE = re.compile(rf"\b(?:{_HEDGES}|just over|just under)\s+(?:[£€$]\s?)?$", re.I)  # the words before a figure
+_HEDGED = re.compile(rf"\s*(?:{_HEDGES}|just)\b", re.I)  # a figure as written that opens with them
 APPROX = 0.1
 _HOURS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1, "day": 24, "week": 168, "month": 730, "year": 8760,
           "decade": 87600}
@@ -290,9 +291,7 @@ def _magnitude(key: str, shown: str) -> tuple[float, float] | None:
     except ValueError:
         return None
     tol = 0.0
-    if _HEDGE.search(shown.split(" ")[0] + " ") or re.match(r"(?i)\s*(?:about|around|some|nearly|almost|roughly|"
-                                                           r"approximately|more than|over|under|less than|fewer than|"
-                                                           r"close to|up to|at least|just|an estimated|estimated)\b", shown):
+    if _HEDGE.search(shown.split(" ")[0] + " ") or _HEDGED.match(shown):
         tol = APPROX * value
     m = re.search(r"\d+\.(\d+)\s*(?:million|billion|thousand|m|bn|k)\b", shown, re.I) or re.search(
         r"\b\d+()\s*(?:million|billion|thousand|m|bn|k)\b", shown, re.I)
