@@ -54,8 +54,12 @@ _PART = re.compile(rf"\b(three[\s-]quarters|a quarter|a half|quarter|half)\s+(?:
                    rf"|\b{_NUM}[\s-]+{_UNIT}\s+and\s+a\s+(half|quarter)\b"
                    rf"|\b{_NUM}\s+and\s+a\s+(half|quarter)\s+{_UNIT}\b", re.I)
 _WORDNUM = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
-_NUMBER = re.compile(rf"\b(\d[\d,]*(?:\.\d+)?(?=(?:k|m|bn)?\b)|(?:{_WORDNUM})(?:[\s-](?:{_WORDNUM}))*\b)", re.I)
-_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "k": 1e3, "m": 1e6, "bn": 1e9}
+# a scale after a figure: spelled out or abbreviated after a space ("3.4 bln"), or attached ("2.5m", "3bn")
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "k": 1e3, "m": 1e6, "mn": 1e6,
+           "mln": 1e6, "bn": 1e9, "bln": 1e9, "tn": 1e12, "trn": 1e12}
+_ATTACHED_SCALE = r"k|m|mn|mln|bn|bln|tn|trn"
+_SCALE = re.compile(rf"[\s-]+(thousand|million|billion|trillion|mn|mln|bn|bln|tn|trn)\b\.?|({_ATTACHED_SCALE})\b", re.I)
+_NUMBER = re.compile(rf"\b(\d[\d,]*(?:\.\d+)?(?=(?:{_ATTACHED_SCALE})?\b)|(?:{_WORDNUM})(?:[\s-](?:{_WORDNUM}))*\b)", re.I)
 # SI and common units a count may be given in: word -> (dimension, size in the dimension's base unit)
 _UNITS = {w: (dim, size) for dim, table in {
     "length": {"millimetres": 1e-3, "millimetre": 1e-3, "mm": 1e-3, "centimetres": 1e-2, "centimetre": 1e-2, "cm": 1e-2,
@@ -202,9 +206,9 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True,
         for m in _NUMBER.finditer(text):
             key = _number(m.group(1))
             after = text[m.end():]
-            scale = re.match(r"[\s-]+(thousand|million|billion)\b", after, re.I) or re.match(r"(k|m|bn)\b", after)
-            if scale and re.fullmatch(r"\d+(?:\.\d+)?", key):  # "2.5 million" = "2,500,000" = "2.5m"
-                value = float(key) * _SCALES[scale.group(1).lower()]
+            scale = _SCALE.match(after)
+            if scale and re.fullmatch(r"\d+(?:\.\d+)?", key):  # "2.5 million" = "2,500,000" = "2.5m" = "2.5 mln"
+                value = float(key) * _SCALES[(scale.group(1) or scale.group(2)).lower()]
                 key = str(int(value)) if value.is_integer() else str(value)
             if fold(m.group(1)) in ("thousand", "million", "billion") and re.search(r"\d[\s-]*$", text[: m.start()]):
                 continue  # the scale of the number before it
@@ -293,11 +297,11 @@ def _magnitude(key: str, shown: str) -> tuple[float, float] | None:
     tol = 0.0
     if _HEDGE.search(shown.split(" ")[0] + " ") or _HEDGED.match(shown):
         tol = APPROX * value
-    m = re.search(r"\d+\.(\d+)\s*(?:million|billion|thousand|m|bn|k)\b", shown, re.I) or re.search(
-        r"\b\d+()\s*(?:million|billion|thousand|m|bn|k)\b", shown, re.I)
-    if m:  # "1.5 million" is given to 0.1 million
-        scale = next(v for k, v in _SCALES.items() if re.search(rf"\d\s*{k}\b", shown, re.I))
-        tol = max(tol, 0.5 * scale * 10 ** -len(m.group(1)))
+    m = re.search(r"\d+(?:\.(\d+))?", shown)
+    scale = _SCALE.match(shown[m.end():]) if m else None
+    if m and scale:  # "1.5 million" is given to 0.1 million
+        factor = _SCALES[(scale.group(1) or scale.group(2)).lower()]
+        tol = max(tol, 0.5 * factor * 10 ** -len(m.group(1) or ""))
     return value, tol
 
 
