@@ -21,6 +21,9 @@ from assistant.types import Citation, Passage
 REFUSAL = re.compile(r"^\W*the sources (?:don'?t|do not|doesn'?t) say", re.IGNORECASE)
 MIN_TERMS = 2  # a sentence needs this many non-numeric content words to be checkable ("1 [1]." is not)
 _BRACKET = re.compile(r"\[([^\[\]\n]{0,24})\]")
+# where a sentence's main clause ends and an added clause begins: ", which …", ", signaling …", "; …", " — …"
+_CLAUSE_BREAK = re.compile(r",\s+(?=(?:which|who|whose|where|whereas|while|[a-z]{3,}ing)\b)|;\s+|\s+[—–]\s+")
+MIN_HEAD_WORDS = 5  # a main clause shorter than this is a fragment, not a sentence
 _NUM_LIST = re.compile(r"^\s*(?:(?:source|passage|ref\.?|doc)\s*)?\d{1,3}(?:\s*(?:[,;]|and|-|–)\s*\d{1,3})*\s*$", re.I)
 
 
@@ -128,6 +131,28 @@ def _cited_ok(
     return _supported(sentence, evidence_text, passage, judged)
 
 
+def main_clause(sentence: str) -> str:
+    """The sentence up to its first added clause (", which …", ", signaling …", "; …"), or "" when it has none.
+
+    A sentence that joins a supported fact to an unsupported one ("X unveiled a plan to unsettle Kyiv, which is
+    far more than …") keeps the fact: dropping a non-restrictive or participial clause never changes what the main
+    clause says.
+    """
+    m = _CLAUSE_BREAK.search(sentence)
+    head = sentence[: m.start()].rstrip() if m else ""
+    return head if len(head.split()) >= MIN_HEAD_WORDS and len(content_terms(head)) >= MIN_TERMS else ""
+
+
+def _cited(nums: Sequence[int], numbered: Sequence[Passage]) -> list[Passage]:
+    """The passages a sentence cites (those that exist), in its order."""
+    return [numbered[n - 1] for n in dict.fromkeys(nums) if 1 <= n <= len(numbered)]
+
+
+def _end(sentence: str) -> str:
+    m = re.search(r"[.!?…]+[\"'”’)]*$", sentence)
+    return m.group(0) if m else "."
+
+
 def _with_markers(sentence: str, nums: Sequence[int]) -> str:
     tags = " ".join(f"[{n}]" for n in nums)
     m = re.search(r"([.!?…]+[\"'”’)]*)$", sentence)
@@ -223,6 +248,13 @@ def ground(
                 best = max(supported, key=lambda x: (x[0], x[1]))[2]
                 valid = [best]
                 changes.append(f"{label}: cited “{_short(best.title, 40)}” ({best.chunk_id}) instead")
+        if not valid and (head := main_clause(sentence)):
+            cited_first = {p.chunk_id: p for p in [*_cited(nums, numbered), *candidates]}.values()
+            valid = [p for p in cited_first if _supported(head, evidence_text[p.chunk_id], p, judged)][:1]
+            if valid:
+                changes.append(f"{label}: kept its supported main clause, removed the unsupported rest "
+                               f"(“{_short(sentence[len(head):].lstrip(' ,;—–'), 60)}”)")
+                sentence, changed = head + _end(sentence), True
         if not valid:
             out.remove(sentence, f"removed unsupported {label}")
             continue

@@ -330,6 +330,20 @@ def test_ground_pure() -> None:
     assert g.empty and g.removed == 3 and "too little content" in g.changes[0]
 
 
+def test_ground_keeps_a_supported_main_clause_and_drops_what_it_added() -> None:
+    """A draft joining a cited fact to an invented clause keeps the fact; an unsupported main clause keeps nothing."""
+    a = _passage("The meeting in the Kremlin lasted five hours. It ended without a deal.", 0)
+    g = ground("The meeting in the Kremlin lasted five hours, which broke the record set in 2019 [1].", [a])
+    assert g.text == "The meeting in the Kremlin lasted five hours [1]." and g.fixed == 1, g.changes
+    assert any("broke the record" in c for c in g.changes)
+    g = ground("The meeting in the Kremlin lasted five hours; Putin signed a peace deal with Kyiv [1].", [a])
+    assert g.text == "The meeting in the Kremlin lasted five hours [1].", g.changes
+    g = ground("The meeting in the Kremlin lasted nine hours, which broke the record set in 2019 [1].", [a])
+    assert g.empty and g.removed == 1
+    g = ground("The meeting ended, signaling that Putin signed a peace deal [1].", [a])  # "The meeting ended": a fragment
+    assert g.empty
+
+
 def test_clean_markers_and_redact() -> None:
     text, changes = clean_markers("A [1, 2]. B [3-4]. C [source 5]. D [a]. E [sic].")
     assert text == "A [1] [2]. B [3] [4]. C [5]. D . E ."
