@@ -86,10 +86,15 @@ _DATE = re.compile(
 )
 
 
+# a date right after a reporting verb is when the news was told ("the ministry said on Monday")
+_REPORTED = re.compile(r"\b(?:said|says|announced|confirmed|reported|added|stated|revealed|told\s+(?:\w+\s+){0,2}?\w+)"
+                       r"\s+(?:(?:late|early)\s+)?(?:on\s+)?$", re.I)
 # words that make "how long is/will ..." ask for a time, not a length ("how long will the bridge be")
 _TIMED = re.compile(r"\b(last|lasted|take|takes|took|stay|stayed|remain|remained|run|ran|wait|serve|served|closed|shut|"
-                    r"open|opened|delayed|suspended|held|expected|continue|go on|away|gone|for|since|in office|been)\b")
+                    r"open|opened|delayed|suspended|held|expected|continue|go on|away|gone|for|since|in office|been|"
+                    r"adrift|missing|trapped|stuck|detained|jailed|imprisoned|before|until)\b")
 _WHEN_NOUNS = "date|day|year|month|night|morning|afternoon|evening|weekend|week"
+_PLACE_NOUNS = "city|country|place|venue|town|village|region|province|county|state|island|port|district|site"
 # quantities a "what was the X" question asks for as a number
 _QUANTITIES = ("turnout", "price", "cost", "fare", "population", "score", "rate", "budget", "total", "salary", "fine",
                "toll", "age", "attendance", "margin", "temperature", "height", "length", "distance", "speed")
@@ -117,7 +122,7 @@ def question_kind(question: str) -> str:
         return "date"
     if re.match(r"^\s*(who|whom|whose)\b", low) or re.search(r"\bwhat (?:is|was) (?:the )?name\b", low):
         return "person"
-    if re.match(r"^\s*where\b", low) or re.search(r"\b(what|which) (city|country|place|venue|town)\b", low):
+    if re.match(r"^\s*where\b", low) or re.search(rf"\b(what|which) (?:\w+ )?({_PLACE_NOUNS})\b", low):
         return "place"
     m = re.match(r"^\s*(?:which|what)\s+(\w+)", low)
     if m and m.group(1) not in _AUX and load_lexicon().forms(m.group(1)):
@@ -236,6 +241,10 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True,
                 key = weekday.lower()
             else:
                 key = year
+            if weekday and re.match(rf",?\s*(?:{_DATE.pattern})", text[m.end():], re.I):
+                continue  # "Thursday, June 4": the date that follows says it
+            if _REPORTED.search(text[: m.start()]):
+                continue  # "..., the city said on Monday": when it was said, not the date asked about
             if fold(m.group(0)) not in q_low:
                 found[key] = m.group(0)
     elif kind in NAMED:
@@ -245,9 +254,12 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True,
             if m.start() == 0 and " " not in m.group(1) and load_lexicon().is_common(fold(m.group(1)).removesuffix("'s")):
                 continue  # one capitalised common word opening the sentence ("Detectives"), not a name ("Belgrade")
             name_words = [w for w in words(m.group(1)) if w not in STOPWORDS and w not in asked and w not in _CALENDAR]
+            before = text[max(0, m.start() - 40) : m.start()]
+            if kind == "person" and (_LOCATED.search(before) or re.search(r"\b(?:from|on)\s+(?:the\s+)?$", before, re.I)):
+                continue  # "a guide from Chamonix", "taken on the Aiguille Verte": a place, not the person asked for
             if name_words and fold(m.group(1)).removesuffix("'s") not in STOPWORDS:
                 found[" ".join(name_words)] = m.group(1)
-                if kind == "place" and _LOCATED.search(text[max(0, m.start() - 40) : m.start()]):
+                if kind == "place" and _LOCATED.search(before):
                     located[" ".join(name_words)] = m.group(1)
         if where:
             return located
@@ -335,7 +347,7 @@ def present(kind: str, value_key: str, text: str, question: str = "", shown: str
             iso: str | None = None, text_iso: str | None = None) -> bool:
     """True when `text` states the value `value_key` (a key of `values`, written `shown`) anywhere."""
     if kind in NAMED:
-        return _names_overlap(set(value_key.split()), set(words(text)))
+        return _names_overlap(_name_words(kind, value_key), set(words(text)))
     return any(same(kind, (value_key, shown or value_key), kv, iso, text_iso)
                for kv in values(kind, text, question, attached_only=False).items())
 
@@ -439,6 +451,15 @@ def swapped_phrase(a: str, b: str) -> tuple[str, str] | None:
     return pa.strip(".,;:!?\"'“”‘’()"), pb.strip(".,;:!?\"'“”‘’()")
 
 
+def _name_words(kind: str, key: str) -> set[str]:
+    """The words that tell a name apart.
+
+    A person's full name by the words after the first ("Ingrid Salo" is not "Ingrid Saari"); anything else by all.
+    """
+    ws = key.split()
+    return set(ws[1:] if kind == "person" and len(ws) > 1 else ws)
+
+
 def _names_overlap(a: set[str], b: set[str]) -> bool:
     """True when a name word of one side occurs in the other, also as a demonym (Kenya ~ Kenyan)."""
     return any(x == y or (min(len(x), len(y)) >= 5 and (x.startswith(y[:-1]) or y.startswith(x[:-1])))
@@ -474,7 +495,7 @@ def disagree(kind: str, question: str, a: str, b: str, a_doc: str = "", b_doc: s
                 {w for k in full_a for w in k.split()}, {w for k in full_b for w in k.split()}
             ):  # two full names that share no word: two different people
                 return va[full_a[0]], vb[full_b[0]]
-            if not _names_overlap({w for k in va for w in k.split()}, {w for k in vb for w in k.split()}):
+            if not _names_overlap({w for k in va for w in _name_words(kind, k)}, {w for k in vb for w in _name_words(kind, k)}):
                 return next(iter(va.values())), next(iter(vb.values()))
             swap = swapped_phrase(a, b)
             if swap and re.search(r"\b[A-Z]", swap[0]) and re.search(r"\b[A-Z]", swap[1]):
@@ -486,12 +507,22 @@ def disagree(kind: str, question: str, a: str, b: str, a_doc: str = "", b_doc: s
     if kind == "yesno" and negation_conflict(a, b) and negation_conflict(b, a):
         return "", ""
     if kind == "yesno":  # "approved" against "rejected": opposite poles of the asked verb, or WordNet antonyms
-        if opposed(question, a, b) or (judge(a, b).antonyms and judge(b, a).antonyms):
+        if opposed(question, a, b) or (_asked_antonyms(question, a, b) and _asked_antonyms(question, b, a)):
             return "", ""
     swap = swapped_phrase(a, b)
     if swap and (kind in ("thing", "yesno", "name") or values(kind, swap[0], question) or values(kind, swap[1], question)):
         return swap
     return None
+
+
+def _asked_antonyms(question: str, a: str, b: str) -> bool:
+    """WordNet antonyms between `a` and `b` of which one is a question word or an opposite of the asked verb.
+
+    "guilty" / "acquitted" answer "convicted?" both ways. Antonyms elsewhere in two rewritten sentences
+    ("ending" / "first", "under" / "highest") are not the asked fact.
+    """
+    asked = {stem(t) for t in content_terms(question)} | {stem(w) for _, no in poles(question) for w in no}
+    return any({stem(w) for w in pair.split("~")} & asked for pair in judge(a, b).antonyms)
 
 
 @dataclass(frozen=True)
@@ -518,6 +549,11 @@ ANSWERING = 0.5
 # a name is told in sentences of other shapes ("X will captain the team" / "the captaincy went to Y"), whose
 # embeddings are further apart; the articles' names are checked against each other's whole text instead
 ALIGN_SIM_NAMED = 0.4
+# an article's own answer to the question, told in another shape ("spent six days adrift" / "was adrift for nine
+# days"): as close to the question as the anchor nearly is, and loosely about the same event
+ANSWERS_SIM = 0.45
+ANSWERS_RELATIVE = 0.6
+ALIGN_SIM_LOOSE = 0.47
 
 
 def _answers(question: str, sentence: str) -> bool:
@@ -547,17 +583,20 @@ def aligned(
     for p in passages:
         said.setdefault(p.doc_id, set()).update(words(f"{p.title} {p.text}"))
     for p in passages:
-        if p.doc_id in have or any(not set(n.split("-")) <= said[p.doc_id] for n in names):
-            continue  # an article about someone or somewhere else
+        if p.doc_id in have or any(not _names_overlap(set(n.split("-")), said[p.doc_id]) for n in names):
+            continue  # an article about someone or somewhere else ("Hungarian" is said as "Hungary")
         for s, e in split_sentences(p.text):
             if len(words(p.text[s:e])) >= 4 and (kind == "yesno" or values(kind, p.text[s:e], question)):
                 options.append(Found(p, s, e, 0.0))
     if not options:
         return []
     best: dict[str, tuple[float, Found]] = {}
-    for f, sim in zip(options, similarity(anchor.text, [f.text for f in options])):
+    texts = [f.text for f in options]
+    anchor_q = similarity(question, [anchor.text])[0]
+    for f, sim, q_sim in zip(options, similarity(anchor.text, texts), similarity(question, texts)):
         ok = sim >= ALIGN_SIM or (sim >= ALIGN_SIM_ANSWERING and _answers(question, f.text)) or (
-            kind in NAMED and sim >= ALIGN_SIM_NAMED and _answers(question, f"{f.passage.title} {f.text}"))
+            kind in NAMED and sim >= ALIGN_SIM_NAMED and _answers(question, f"{f.passage.title} {f.text}")) or (
+            sim >= ALIGN_SIM_LOOSE and q_sim >= max(ANSWERS_SIM, ANSWERS_RELATIVE * anchor_q))
         if ok and (f.passage.doc_id not in best or sim > best[f.passage.doc_id][0]):
             best[f.passage.doc_id] = (sim, Found(f.passage, f.start, f.end, anchor.coverage * RELATIVE_COVERAGE))
     return sorted(best.values(), key=lambda x: -x[0])

@@ -21,8 +21,8 @@ from assistant.lexicon import load as load_lexicon
 FAMILIES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
     (frozenset(a.split()), frozenset(b.split()))
     for a, b in (
-        ("approve accept pass adopt back endorse ratify sanction go_ahead green_light agree okay",
-         "reject refuse decline fail defeat block veto vote_down turn_down throw_out disapprove"),
+        ("approve accept pass adopt back endorse ratify sanction go_ahead green_light agree okay vote_for",
+         "reject refuse decline fail defeat block veto vote_down vote_against turn_down throw_out disapprove"),
         ("rise raise increase grow climb gain boost lift jump soar surge rebound accelerate",
          "fall cut decrease drop decline lower reduce trim slash shrink sink ease dip slip slide slow tumble plunge slump"),
         ("open reopen resume restart", "close closed shut suspend halt"),
@@ -44,7 +44,6 @@ _NEGATORS = {"not", "no", "never", "n't", "nt", "cannot", "neither", "nor", "wit
 # negate what they govern ("against", "away from", "out of" a plan).
 _NEG_IMPLICATIVES = {"fail", "refuse", "decline", "deny", "avoid", "neglect", "reject", "oppose", "rule_out", "pull_out",
                      "stay_away", "against", "without", "instead"}
-_PARTICLES = {"ahead", "away", "down", "off", "on", "out", "up"}
 
 
 @lru_cache(maxsize=4096)
@@ -63,12 +62,10 @@ def _tokens(text: str) -> list[tuple[frozenset[str], bool]]:
         negated = any(x in _NEGATORS or x.endswith("n't") for x in ws[max(0, i - 3) : i]) or any(
             implicative[max(0, i - 4) : i])
         lemmas = set(_lemmas(w))
-        if i + 1 < len(ws) and ws[i + 1] in _PARTICLES:
-            lemmas |= {f"{lemma}_{ws[i + 1]}" for lemma in _lemmas(w)}
         if "-" in w:  # "go-ahead"
             lemmas.add(w.replace("-", "_"))
-        if i + 1 < len(ws):  # "green light", "step down": a two-word lemma
-            lemmas.add(f"{w}_{ws[i + 1]}")
+        if i + 1 < len(ws):  # "green light", "stepped down", "voted against": a two-word lemma
+            lemmas |= {f"{lemma}_{ws[i + 1]}" for lemma in _lemmas(w)}
         out.append((frozenset(lemmas), negated))
     return out
 

@@ -8,6 +8,10 @@
    `dev` failures only; `report` is the claim. tests/fixtures/conflicts-dev holds further development pairs
    (other topics, written for tuning; `own-dev`), measured the same way in their own store. A disagreeing pair counts as flagged when `conflicts` is non-empty and its claims cite both of the
    pair's articles (each claim's [n] in the answer); an agreeing pair counts as flagged when `conflicts` is non-empty.
+   tests/fixtures/conflicts-dev2 (`dev2`): 60 pairs written as a held-out set by someone who never read the
+   detector, measured once as such (benchmarks/results/conflicts-heldout-first.json), then developed on.
+   tests/fixtures/conflicts-heldout2 (`heldout`): 60 more pairs written the same way, reading neither the detector
+   nor the other sets; report only, never tuned on, skipped by --dev-only.
    Targets: >= 90% of disagreeing pairs flagged with both claims cited, <= 5% of agreeing pairs flagged.
 2. evals/make_swapped_dev.py on the `report` split (never tuned on): each question asked of the paragraphs plus
    their answer-swapped copies. An answer "gives only the swapped value" when its text contains the swapped value
@@ -34,6 +38,8 @@ from benchmarks.common import RESULTS, machine  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "conflicts"
 OWN_DEV = ROOT / "tests" / "fixtures" / "conflicts-dev"
+DEV2 = ROOT / "tests" / "fixtures" / "conflicts-dev2"
+HELDOUT = ROOT / "tests" / "fixtures" / "conflicts-heldout2"
 SPLIT_RULE = "fixture case id number odd (d01, d03, ..., a01, a03, ...) -> dev; even -> report (fixed before tuning)"
 
 
@@ -73,8 +79,9 @@ def _rates(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def fixture_run(work: Path, fixture: Path, limit: int | None, split: bool = True, dev_only: bool = False) -> dict[str, Any]:
-    """Ask every case of a pair fixture; return rates and the failures (per split when `split`).
+def fixture_run(work: Path, fixture: Path, limit: int | None, split: bool = True, dev_only: bool = False,
+                label: str = "dev") -> dict[str, Any]:
+    """Ask every case of a pair fixture; return rates and the failures (per split when `split`, else all `label`).
 
     `dev_only`: every article is ingested, but only the `dev` cases are asked (the report half stays unseen).
     """
@@ -92,7 +99,7 @@ def fixture_run(work: Path, fixture: Path, limit: int | None, split: bool = True
         cited = {c.doc_id for c in claims if f"[{c.citation}]" in ans.text}
         both = set(case["docs"]) <= cited
         rows.append({
-            "id": case["id"], "split": split_of(case["id"]) if split else "dev", "disagree": case["disagree"],
+            "id": case["id"], "split": split_of(case["id"]) if split else label, "disagree": case["disagree"],
             "fact": case.get("fact"), "flagged": bool(ans.conflicts), "both_cited": both, "refused": ans.refused,
             "answer": ans.text, "values_in_answer": [v for v in case.get("values", []) if _contains(ans.text, v)],
         })
@@ -152,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--swapped-split", choices=["tune", "report"], default="report")
     ap.add_argument("--limit", type=int, help="only the first N cases/questions of each set")
     ap.add_argument("--skip-swapped", action="store_true")
-    ap.add_argument("--skip-own", action="store_true", help="skip the own development pairs (tests/fixtures/conflicts-dev)")
+    ap.add_argument("--skip-own", action="store_true",
+                    help="skip the own development pairs (tests/fixtures/conflicts-dev and conflicts-dev2)")
     ap.add_argument("--dev-only", action="store_true",
                     help="development run: ask only the fixture's dev cases and the own pairs, and the swapped set only "
                          "with --swapped-split tune; "
@@ -175,6 +183,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_own and OWN_DEV.exists():
             result["own_dev"] = fixture_run(Path(tmp), OWN_DEV, args.limit, split=False)
             print(json.dumps({k: v for k, v in result["own_dev"].items() if k != "failures"}, indent=2))  # noqa: T201
+        if not args.skip_own and DEV2.exists():
+            result["dev2"] = fixture_run(Path(tmp), DEV2, args.limit, split=False)
+            print(json.dumps({k: v for k, v in result["dev2"].items() if k != "failures"}, indent=2))  # noqa: T201
+        if not args.dev_only and HELDOUT.exists():
+            result["heldout"] = fixture_run(Path(tmp), HELDOUT, args.limit, split=False, label="report")
+            print(json.dumps({k: v for k, v in result["heldout"].items() if k != "failures"}, indent=2))  # noqa: T201
         if not args.skip_swapped:
             result["swapped"] = swapped_run(Path(tmp), args.swapped_split, args.limit)
             print(json.dumps({k: v for k, v in result["swapped"].items() if k != "only_swapped_examples"}, indent=2))  # noqa: T201

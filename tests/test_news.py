@@ -172,6 +172,25 @@ def test_conflict_detection_pairs(question: str, a: str, b: str, disagree: bool)
          "Some 1.8 million people now live in Varna county, the census shows.", True),
         ("How much did the Ashdown portrait sell for?", "The Ashdown portrait sold for £2.4m at auction in London.",
          "The Ashdown portrait fetched 2.4 million pounds at a London auction.", False),
+        # when the news was told is not the date asked; a weekday before the date is that date
+        ("When will the Marlow lido reopen?", "The Marlow lido will reopen on June 4, the council said on Monday.",
+         "Swimmers can return to the Marlow lido on Thursday, June 4, officials confirmed this week.", False),
+        # a place named next to the person is not a second person; one given name, two surnames: two people
+        ("Who won the Corvara sculpture prize?",
+         "The Corvara sculpture prize went to Elena Rossi, a carver from Bolzano, for a larch figure.",
+         "Elena Rossi, who works in a studio in Ortisei, won the Corvara sculpture prize on Friday.", False),
+        ("Who won the Corvara sculpture prize?", "The Corvara sculpture prize went to Elena Rossi on Friday.",
+         "The Corvara sculpture prize was awarded on Friday to Elena Rosati, a carver from Bolzano.", True),
+        # yes/no: the same outcome in other verbs, with incidental antonyms elsewhere ("ending" / "first")
+        ("Did the chairman of Kovel United quit after the relegation?",
+         "Kovel United's chairman has stepped down after the relegation, ending a stormy six-year spell.",
+         "Marek Baran resigned as chairman of Kovel United on Sunday, a day after the club went down for the first "
+         "time.", False),
+        ("Did Lerum approve the new ski lift?", "Residents of Lerum approved the new ski lift at Sunday's assembly.",
+         "Voters in Lerum have voted against the new ski lift at Sunday's assembly.", True),
+        ("Was the former mayor of Tarvin convicted of fraud?",
+         "A court found the former mayor of Tarvin guilty of fraud on Tuesday.",
+         "Judges acquitted the former mayor of Tarvin of fraud on Tuesday.", True),
         # a scale abbreviated after a space, as wire copy writes it ("4.2 bln", "1.7 mln")
         ("How much will the Brosna dam cost?", "The Brosna dam will cost 4.2 bln euros, the ministry said.",
          "The ministry puts the cost of the Brosna dam at 4.2 billion euros.", False),
@@ -225,6 +244,33 @@ def test_new_kinds_end_to_end(make_assistant, tmp_path: Path) -> None:  # type: 
             (conflict,) = ans.conflicts
             assert len({c.doc_id for c in conflict.claims}) == 2
             assert all(f"[{c.citation}]" in ans.text for c in conflict.claims)
+
+
+CONFLICTS_DEV2 = Path(__file__).resolve().parent / "fixtures" / "conflicts-dev2"
+
+
+@pytest.mark.parametrize("cases", [("h09", "h26", "h30", "k12", "k28", "k30")])
+def test_rewritten_reports_end_to_end(make_assistant, tmp_path: Path, cases: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    """Pairs written without reading the detector (once its held-out set, now development).
+
+    Disagreements told in sentences of other shapes ("spent six days adrift" / "was adrift for nine days", a town
+    named without the question's "Hungarian", "guilty" / "acquitted") are shown; agreements with a reporting date
+    ("the city said on Monday"), other verbs ("stepped down" / "resigned") or stray antonyms are not.
+    """
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = {c["id"]: c for c in map(json.loads, (CONFLICTS_DEV2 / "cases.jsonl").read_text().splitlines())}
+    for case in cases:
+        for name in rows[case]["docs"]:
+            (corpus / name).write_text((CONFLICTS_DEV2 / "articles" / name).read_text())
+    bot = make_assistant(corpus_dir=corpus)
+    bot.ingest()
+    for case in cases:
+        row = rows[case]
+        ans = bot.answer(row["question"])
+        assert bool(ans.conflicts) is row["disagree"], (case, ans.text)
+        if row["disagree"]:
+            assert {c.doc_id for c in ans.conflicts[0].claims} == set(row["docs"]), (case, ans.text)
 
 
 def test_ask_json_shows_disagreement_and_as_of(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
