@@ -27,6 +27,7 @@ from assistant.features import (
 )
 from assistant.lexical import capitalized_names, fold, words
 from assistant.lexicon import is_demonym
+from assistant.lexicon import load as load_lexicon
 from assistant.question import Question, analyse, parts, typed_spans
 from assistant.types import Citation, Passage
 
@@ -174,9 +175,34 @@ def short_answer(q: Question, c: Candidate) -> tuple[int, int] | None:
     if len(spans) != 1:
         return None
     s, e = spans[0]
+    if q.kind == "number":
+        s, e = whole_figure(c.text, s, e)
     if e - s < 2 or len(words(c.text[s:e])) > 6:
         return None
     return c.start + s, c.start + e
+
+
+_SCALE_WORD = re.compile(r"(?:hundred|thousand|million|billion|trillion)\b", re.I)
+_NOT_COUNTED = {"after", "before", "over", "into", "as", "than", "when", "while", "since", "until", "per", "each",
+                "more", "less", "up", "down", "off", "out", "last", "next", "this", "that", "it", "its", "their"}
+
+
+def whole_figure(text: str, s: int, e: int) -> tuple[int, int]:
+    """A number span of `text` as a reader wants it up front.
+
+    With its currency and digits ("KSh18 million", "NZ$4.2 million"), without a word after it that is not what
+    it counts ("… million after", "… million repairing").
+    """
+    if _SCALE_WORD.match(text, s) and (m := re.search(r"\S*\d\S*\s+$", text[:s])):
+        s = m.start()  # "KSh18 million": the scale word alone is not the figure
+    if m := re.search(r"(?:[A-Z][A-Za-z]{0,2})?[$€£¥₹]?$", text[:s]):
+        s = m.start() if m.group() and (s == len(text) or not text[s - 1].isspace()) else s
+    tail = re.search(r"[ -]([a-z]+)$", text[s:e])
+    if tail and not _SCALE_WORD.fullmatch(tail.group(1)) and (
+        tail.group(1) in _NOT_COUNTED or not any("n" in pos for _, pos in load_lexicon().forms(tail.group(1)))
+    ):
+        e -= len(tail.group())
+    return s, e
 
 
 @dataclass

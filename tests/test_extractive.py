@@ -142,3 +142,19 @@ def test_each_part_of_a_two_part_question_reads_its_own_passages(embedder) -> No
     assert "Vasquez" not in alone.text and "Vasquez" in both.text and "$612 million" in both.text
     assert [p.chunk_id for p in both.passages] == ["d1#0", "d2#0"]
     assert {c.doc_id for c in both.citations} == {"d1", "d2"}
+
+
+@pytest.mark.parametrize(("sentence", "found", "shown"), [
+    ("Kenya fined Highland Leaf Estates KSh18 million after tests found banned residues.", "million after",
+     "KSh18 million"),
+    ("The council will spend NZ$4.2 million repairing the harbour wall.", "$4.2 million repairing", "NZ$4.2 million"),
+    ("The yard will cut 1,150 jobs over the next year.", "1,150 jobs", "1,150 jobs"),
+    ("The bridge cost 40 million euros.", "40 million euros", "40 million euros"),
+])
+def test_short_answer_shows_the_whole_figure(sentence: str, found: str, shown: str) -> None:
+    """The number put up front keeps its currency and digits and drops a word it does not count."""
+    from assistant.extractive import whole_figure
+
+    s = sentence.index(found)
+    a, b = whole_figure(sentence, s, s + len(found))
+    assert sentence[a:b] == shown
