@@ -342,6 +342,9 @@ def test_ground_keeps_a_supported_main_clause_and_drops_what_it_added() -> None:
     assert g.empty and g.removed == 1
     g = ground("The meeting ended, signaling that Putin signed a peace deal [1].", [a])  # "The meeting ended": a fragment
     assert g.empty
+    # ", including …" lists what the sentence is about: a head without the list would say next to nothing
+    g = ground("The meeting in the Kremlin lasted five hours, including a long dinner with Putin [1].", [a])
+    assert g.empty
 
 
 def test_clean_markers_and_redact() -> None:
