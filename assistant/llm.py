@@ -183,6 +183,8 @@ class LLMAnswerer:
         if left:
             notes.append(f"left out passages: {', '.join(p.chunk_id for p in left)} (context window)")
         inputs: dict[str, Any] = {"question": question, "passages": numbered, "json": self.json_mode, "gated": self.gated}
+        if self.gated and not self.json_mode:  # point a small model at the sentences the offline answerer found
+            inputs["hints"] = hint_lines(citations, numbered)
         for attempt in range(2):
             pieces: list[str] = []
             shown = DraftSentences() if self.json_mode else None
@@ -331,16 +333,21 @@ def render_passage(n: int, p: Passage) -> str:
                   fence="`" * max(3, longest + 1), text=p.text).strip()
 
 
+def hint_lines(citations: Sequence[Citation], numbered: Sequence[Passage]) -> str:
+    """The offline answer's quotes as "[n] “…”" lines, numbered as the model sees the passages ("" when none)."""
+    index = {p.chunk_id: n for n, p in enumerate(numbered, start=1)}
+    return "\n".join(f"[{index[c.chunk_id]}] “{c.quote}”" for c in citations if c.chunk_id in index)
+
+
 def answer_messages(inputs: dict[str, Any]) -> list[dict[str, str]]:
     """Chat messages for an answer (and for the retry turn when inputs carry `problem`)."""
     blocks = "\n\n".join(render_passage(n, p) for n, p in enumerate(inputs["passages"], start=1))
     kind = "answer_json" if inputs.get("json") else "answer"
     system = f"{kind}_given_system" if inputs.get("gated") else f"{kind}_system"
-    messages = [
-        {"role": "system", "content": render(system)},
-        {"role": "user", "content": render(f"{kind}_user", passages=blocks or "(no passages were found)",
-                                           question=inputs["question"])},
-    ]
+    passages = blocks or "(no passages were found)"
+    user = (render("answer_given_user", passages=passages, hints=inputs["hints"], question=inputs["question"])
+            if inputs.get("hints") else render(f"{kind}_user", passages=passages, question=inputs["question"]))
+    messages = [{"role": "system", "content": render(system)}, {"role": "user", "content": user}]
     if "problem" in inputs:
         messages.append({"role": "assistant", "content": inputs.get("previous", "")[:800] or "(empty)"})
         messages.append({"role": "user", "content": render("retry_json" if inputs.get("json") else "retry",

@@ -347,6 +347,21 @@ def test_ground_keeps_a_supported_main_clause_and_drops_what_it_added() -> None:
     assert g.empty
 
 
+def test_gated_prompt_points_at_the_offline_answers_sentences() -> None:
+    """The local model's prompt lists the offline answer's quotes, numbered as the model sees the passages."""
+    from assistant.citations import quote_citation
+    from assistant.llm import answer_messages, hint_lines
+
+    a = _passage("The meeting lasted five hours. It ended without a deal.", 0)
+    b = _passage("Witkoff and Kushner flew to Moscow on Tuesday.", 1)
+    hints = hint_lines([quote_citation(1, b, 0, 47)], [a, b])
+    assert hints == "[2] “Witkoff and Kushner flew to Moscow on Tuesday.”"
+    user = answer_messages({"question": "Who flew to Moscow?", "passages": [a, b], "gated": True, "hints": hints})[1]
+    assert hints in user["content"] and user["content"].rstrip().endswith("Question: Who flew to Moscow?")
+    plain = answer_messages({"question": "Who flew to Moscow?", "passages": [a, b]})[1]
+    assert "likely answer" not in plain["content"]
+
+
 def test_clean_markers_and_redact() -> None:
     text, changes = clean_markers("A [1, 2]. B [3-4]. C [source 5]. D [a]. E [sic].")
     assert text == "A [1] [2]. B [3] [4]. C [5]. D . E ."
