@@ -11,7 +11,7 @@ may be passed to accept a low-coverage paraphrase. Its precision and recall on t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
@@ -238,6 +238,26 @@ def _added_claim(flags: list[tuple[Token, bool]]) -> tuple[str, ...]:
     return ()
 
 
+_CAUSAL = {"because", "since"}  # "X, because Y": Y is a claim of its own
+_CAUSAL_PAIRS = {("due", "to"), ("so", "that"), ("in", "order"), ("as", "a"), ("owing", "to")}
+
+
+def _unsupported_reason(tokens: Sequence[Token], flags: list[tuple[Token, bool]]) -> tuple[str, ...]:
+    """The missing words of a reason clause ("… because it was part of Putin's strategy") the passage mostly lacks.
+
+    A cause or purpose given for a supported fact is a claim of its own: with at least two content words other than
+    names, half or more of them missing, the sentence adds it.
+    """
+    lows = [t.low for t in tokens]
+    start = next((t.i for k, t in enumerate(tokens) if t.low in _CAUSAL
+                  or (k + 1 < len(tokens) and (t.low, lows[k + 1]) in _CAUSAL_PAIRS)), None)
+    if start is None:
+        return ()
+    tail = [(t, found) for t, found in flags if t.i > start and not t.name]  # names anchor it; the claim is the rest
+    missing = [t.low for t, found in tail if not found]
+    return tuple(missing) if len(tail) >= 2 and len(missing) >= 2 and 2 * len(missing) >= len(tail) else ()
+
+
 def judge(sentence: str, passage: str, similarity: Similarity | None = None) -> Verdict:
     """Decide whether `passage` supports `sentence`.
 
@@ -276,7 +296,7 @@ def judge(sentence: str, passage: str, similarity: Similarity | None = None) -> 
         seen[t.low] = seen.get(t.low, False) or found
     missing = tuple(w for w, found in seen.items() if not found)
     coverage = 1.0 - len(missing) / len(seen)
-    run = _added_claim(flags)
+    run = _added_claim(flags) or _unsupported_reason(s.tokens, flags)
     missing_numbers = tuple(sorted({t.num for t in content if t.num and not covered(t, all_keys)}))
     missing_names = tuple(sorted({t.low for t in content if t.name and not covered(t, all_keys)}))
 

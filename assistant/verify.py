@@ -24,7 +24,8 @@ _BRACKET = re.compile(r"\[([^\[\]\n]{0,24})\]")
 # where a sentence's main clause ends and an added clause begins: ", which …", ", signaling …", "; …", " — …"
 # (not ", including …" or ", such as …": those list what the main clause is about, often the answer itself)
 _CLAUSE_BREAK = re.compile(r",\s+(?=(?:which|who|whose|where|whereas|while|signaling|signalling|suggesting|meaning|"
-                           r"prompting|leaving|making|adding|raising|ending|saying)\b)|;\s+|\s+[—–]\s+")
+                           r"prompting|leaving|making|adding|raising|ending|saying)\b)|,?\s+(?=because\b)|;\s+"
+                           r"|\s+[—–]\s+")
 MIN_HEAD_WORDS = 5  # a main clause shorter than this is a fragment, not a sentence
 _NUM_LIST = re.compile(r"^\s*(?:(?:source|passage|ref\.?|doc)\s*)?\d{1,3}(?:\s*(?:[,;]|and|-|–)\s*\d{1,3})*\s*$", re.I)
 

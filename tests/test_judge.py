@@ -182,3 +182,15 @@ def test_v2_report_split_meets_the_issue_bar(pairs_v2: list[dict]) -> None:
     verbatim = [p for p in report if p["kind"] == "verbatim"]
     assert all(supports(p["sentence"], p["passage"]) for p in verbatim)
 
+
+
+def test_a_reason_the_passage_does_not_give_is_an_added_claim() -> None:
+    """A fact the passage states, with a cause it does not ("… because it was part of Putin's strategy")."""
+    passage = ("Putin refused the plan. The Kremlin unveiled a larger, more complex proposal to unsettle Kyiv. "
+               "Russia's position on the battlefield has improved.")
+    fact = "The Kremlin unveiled a larger, more complex proposal to unsettle Kyiv"
+    assert supports(f"{fact}.", passage)
+    assert not supports(f"{fact} because it was part of Putin's strategy to maintain Russia's position in the region.",
+                        passage)
+    assert supports("The match was postponed because of a waterlogged pitch.",
+                    "Friday's match between Ashby and Tolland was postponed because the pitch was waterlogged.")
