@@ -238,8 +238,8 @@ def _added_claim(flags: list[tuple[Token, bool]]) -> tuple[str, ...]:
     return ()
 
 
-_CAUSAL = {"because", "since"}  # "X, because Y": Y is a claim of its own
-_CAUSAL_PAIRS = {("due", "to"), ("so", "that"), ("in", "order"), ("as", "a"), ("owing", "to")}
+_CAUSAL = {"because"}  # "X, because Y": Y is a claim of its own ("since" is as often a time)
+_CAUSAL_PAIRS = {("due", "to"), ("owing", "to"), ("so", "that"), ("order", "to")}
 
 
 def _unsupported_reason(tokens: Sequence[Token], flags: list[tuple[Token, bool]]) -> tuple[str, ...]:
