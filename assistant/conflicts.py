@@ -549,11 +549,6 @@ ANSWERING = 0.5
 # a name is told in sentences of other shapes ("X will captain the team" / "the captaincy went to Y"), whose
 # embeddings are further apart; the articles' names are checked against each other's whole text instead
 ALIGN_SIM_NAMED = 0.4
-# an article's own answer to the question, told in another shape ("spent six days adrift" / "was adrift for nine
-# days"): as close to the question as the anchor nearly is, and loosely about the same event
-ANSWERS_SIM = 0.45
-ANSWERS_RELATIVE = 0.6
-ALIGN_SIM_LOOSE = 0.47
 
 
 def _answers(question: str, sentence: str) -> bool:
@@ -591,12 +586,9 @@ def aligned(
     if not options:
         return []
     best: dict[str, tuple[float, Found]] = {}
-    texts = [f.text for f in options]
-    anchor_q = similarity(question, [anchor.text])[0]
-    for f, sim, q_sim in zip(options, similarity(anchor.text, texts), similarity(question, texts)):
+    for f, sim in zip(options, similarity(anchor.text, [f.text for f in options])):
         ok = sim >= ALIGN_SIM or (sim >= ALIGN_SIM_ANSWERING and _answers(question, f.text)) or (
-            kind in NAMED and sim >= ALIGN_SIM_NAMED and _answers(question, f"{f.passage.title} {f.text}")) or (
-            sim >= ALIGN_SIM_LOOSE and q_sim >= max(ANSWERS_SIM, ANSWERS_RELATIVE * anchor_q))
+            kind in NAMED and sim >= ALIGN_SIM_NAMED and _answers(question, f"{f.passage.title} {f.text}"))
         if ok and (f.passage.doc_id not in best or sim > best[f.passage.doc_id][0]):
             best[f.passage.doc_id] = (sim, Found(f.passage, f.start, f.end, anchor.coverage * RELATIVE_COVERAGE))
     return sorted(best.values(), key=lambda x: -x[0])

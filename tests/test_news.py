@@ -249,13 +249,13 @@ def test_new_kinds_end_to_end(make_assistant, tmp_path: Path) -> None:  # type: 
 CONFLICTS_DEV2 = Path(__file__).resolve().parent / "fixtures" / "conflicts-dev2"
 
 
-@pytest.mark.parametrize("cases", [("h09", "h26", "h30", "k12", "k28", "k30")])
+@pytest.mark.parametrize("cases", [("h26", "h30", "k12", "k28", "k30")])
 def test_rewritten_reports_end_to_end(make_assistant, tmp_path: Path, cases: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
     """Pairs written without reading the detector (once its held-out set, now development).
 
-    Disagreements told in sentences of other shapes ("spent six days adrift" / "was adrift for nine days", a town
-    named without the question's "Hungarian", "guilty" / "acquitted") are shown; agreements with a reporting date
-    ("the city said on Monday"), other verbs ("stepped down" / "resigned") or stray antonyms are not.
+    Disagreements told in other words (a town named without the question's "Hungarian", "guilty" / "acquitted")
+    are shown; agreements with a reporting date ("the city said on Monday"), other verbs ("stepped down" /
+    "resigned") or stray antonyms are not.
     """
     corpus = tmp_path / "corpus"
     corpus.mkdir()
