@@ -27,6 +27,7 @@ _CLAUSE_BREAK = re.compile(r",\s+(?=(?:which|who|whose|where|whereas|while|signa
                            r"prompting|leaving|making|adding|raising|ending|saying)\b)|,?\s+(?=because\b)|;\s+"
                            r"|\s+[—–]\s+")
 MIN_HEAD_WORDS = 5  # a main clause shorter than this is a fragment, not a sentence
+_END = re.compile(r"[.!?…]+[\"'”’)]*$")  # a sentence's closing punctuation
 _NUM_LIST = re.compile(r"^\s*(?:(?:source|passage|ref\.?|doc)\s*)?\d{1,3}(?:\s*(?:[,;]|and|-|–)\s*\d{1,3})*\s*$", re.I)
 
 
@@ -152,15 +153,16 @@ def _cited(nums: Sequence[int], numbered: Sequence[Passage]) -> list[Passage]:
 
 
 def _end(sentence: str) -> str:
-    m = re.search(r"[.!?…]+[\"'”’)]*$", sentence)
+    """The sentence's closing punctuation ("." when it has none)."""
+    m = _END.search(sentence)
     return m.group(0) if m else "."
 
 
 def _with_markers(sentence: str, nums: Sequence[int]) -> str:
     tags = " ".join(f"[{n}]" for n in nums)
-    m = re.search(r"([.!?…]+[\"'”’)]*)$", sentence)
+    m = _END.search(sentence)
     if m:
-        return f"{sentence[: m.start()].rstrip()} {tags}{m.group(1)}"
+        return f"{sentence[: m.start()].rstrip()} {tags}{m.group(0)}"
     return f"{sentence} {tags}."
 
 
@@ -243,7 +245,7 @@ def ground(
                 changes.append(f"{label}: removed [{n}], which does not support it")
         changed = len(valid) != len(set(nums))
         if not valid:
-            rejected = {numbered[n - 1].chunk_id for n in nums if 1 <= n <= len(numbered)} if entailed else set()
+            rejected = {p.chunk_id for p in _cited(nums, numbered)} if entailed else set()
             scored = [(judged(sentence, evidence_text[p.chunk_id]), p) for p in candidates if p.chunk_id not in rejected]
             supported = [(v.coverage, -k, p) for k, (v, p) in enumerate(scored)
                          if _supported(sentence, evidence_text[p.chunk_id], p, judged)]

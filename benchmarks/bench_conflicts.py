@@ -180,15 +180,12 @@ def main(argv: list[str] | None = None) -> int:
             summary[half] = {k: v for k, v in fixture[half].items() if k != "failures"}
         summary["dev_failures"] = [r["id"] for r in fixture["dev"]["failures"]]  # report failures: in the file only
         print(json.dumps(summary, indent=2))  # noqa: T201
-        if not args.skip_own and OWN_DEV.exists():
-            result["own_dev"] = fixture_run(Path(tmp), OWN_DEV, args.limit, split=False)
-            print(json.dumps({k: v for k, v in result["own_dev"].items() if k != "failures"}, indent=2))  # noqa: T201
-        if not args.skip_own and DEV2.exists():
-            result["dev2"] = fixture_run(Path(tmp), DEV2, args.limit, split=False)
-            print(json.dumps({k: v for k, v in result["dev2"].items() if k != "failures"}, indent=2))  # noqa: T201
-        if not args.dev_only and HELDOUT.exists():
-            result["heldout"] = fixture_run(Path(tmp), HELDOUT, args.limit, split=False, label="report")
-            print(json.dumps({k: v for k, v in result["heldout"].items() if k != "failures"}, indent=2))  # noqa: T201
+        pair_sets = [("own_dev", OWN_DEV, "dev", not args.skip_own), ("dev2", DEV2, "dev", not args.skip_own),
+                     ("heldout", HELDOUT, "report", not args.dev_only)]
+        for key, folder, label, wanted in pair_sets:
+            if wanted and folder.exists():
+                result[key] = fixture_run(Path(tmp), folder, args.limit, split=False, label=label)
+                print(json.dumps({k: v for k, v in result[key].items() if k != "failures"}, indent=2))  # noqa: T201
         if not args.skip_swapped:
             result["swapped"] = swapped_run(Path(tmp), args.swapped_split, args.limit)
             print(json.dumps({k: v for k, v in result["swapped"].items() if k != "only_swapped_examples"}, indent=2))  # noqa: T201
