@@ -248,7 +248,7 @@ class AnswerRunnable(RunnableSerializable[dict[str, Any], dict[str, Any]]):
                     yield Answer(query.question, g.text, g.refused, g.citations, list(passages), backend=llm.backend,
                                  notes=notes, changes=changes)
                     return
-                if llm.gated:  # as LLMAnswerer.stream: no second try for the gated local model
+                if not llm.second_try(g, attempt):
                     break
         except LLMError as err:
             yield fallback(f"The model server failed ({err}); showing the offline answer.")

@@ -217,11 +217,10 @@ class LLMAnswerer:
                 yield Answer(question, g.text, g.refused, g.citations, list(passages), backend=self.backend,
                              notes=notes, changes=changes)
                 return
-            if self.gated:  # a small local model's second try rarely verifies: not worth its time
+            if not self.second_try(g, attempt):
                 break
-            if attempt == 0:
-                yield "\n\n(retrying: the draft could not be verified)\n\n"
-                inputs = {**inputs, "previous": draft, "problem": problem}
+            yield "\n\n(retrying: the draft could not be verified)\n\n"
+            inputs = {**inputs, "previous": draft, "problem": problem}
         yield self._fallback(question, passages, context, notes, changes, UNVERIFIED_NOTE)
 
     def check_draft(
@@ -240,10 +239,23 @@ class LLMAnswerer:
             return g, ""
         if not g.empty:
             return g, ""
-        problem = (f"no sentence was supported by the passage it cited (for example “{g.first_removed[:150]}”)"
-                   if g.first_removed else "it contained no sentence with a citation")
+        if g.removed and g.removed == g.too_short:
+            problem = (f"“{g.first_removed[:150]}” is too short to check against the passages. Answer in one full "
+                       "sentence that says what it is about, in the passage's words")
+        elif g.first_removed:
+            problem = f"no sentence was supported by the passage it cited (for example “{g.first_removed[:150]}”)"
+        else:
+            problem = "it contained no sentence with a citation"
         changes.append(f"attempt {attempt + 1}: {problem}")
         return g, problem
+
+    def second_try(self, g: Grounded, attempt: int) -> bool:
+        """Whether to ask the model once more after a draft that did not verify.
+
+        Always after the first draft, except for the gated small local model, whose second try rarely verified
+        (not worth its time): it is asked again only when every sentence it wrote was too terse to check ("20 points").
+        """
+        return attempt == 0 and (not self.gated or 0 < g.removed == g.too_short)
 
     def entailment(self, draft: str, numbered: Sequence[Passage], changes: list[str]) -> dict[str, bool] | None:
         """The LLM judge: one schema-constrained call asking whether each draft sentence is entailed by what it cites.

@@ -42,6 +42,7 @@ class Grounded:
     kept: int = 0
     fixed: int = 0
     removed: int = 0
+    too_short: int = 0  # of the removed: sentences with too little content to check ("20 points [1].")
     first_removed: str = ""
 
     def remove(self, sentence: str, why: str) -> None:
@@ -234,6 +235,7 @@ def ground(
             continue
         if len({t for t in content_terms(sentence) if not t.isdigit()}) < MIN_TERMS:
             out.remove(sentence, f"removed {label}: too little content to check")
+            out.too_short += 1
             continue
         valid: list[Passage] = []
         for n in dict.fromkeys(nums):

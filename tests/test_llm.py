@@ -184,6 +184,21 @@ def test_unverifiable_twice_falls_back_to_extractive(bot, llm: ScriptedLLM) -> N
     check(answer)
 
 
+def test_gated_model_is_asked_again_only_when_its_answer_was_too_terse(bot, llm: ScriptedLLM) -> None:
+    """The local model's retry rule (LLMAnswerer.second_try), through the scripted server with gating on."""
+    llm.responder = scripted("5 hours {five hours}.", GOOD)
+    assistant = bot()
+    assistant.llm.gated = True
+    answer = assistant.answer(Q)
+    assert len(llm.seen) == 2 and answer.backend == "openai:scripted" and not answer.notes, answer.notes
+    assert "too short to check" in llm.seen[1].messages[-1]["content"]
+    check(answer)
+
+    llm.responder = scripted(INVENTED, GOOD)  # an unsupported draft: no second try, the offline answer
+    answer = assistant.answer(Q)
+    assert len(llm.seen) == 3 and answer.backend == "extractive" and UNVERIFIED_NOTE in answer.notes
+
+
 INJECTION = (
     "---\ntitle: Kremlin dinner notes\n---\n\n"
     "The Kremlin talks ended late in the evening after five hours.\n\n"
