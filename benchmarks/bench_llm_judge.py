@@ -1,11 +1,12 @@
 """The LLM judge (ASSISTANT_JUDGE=llm, local model) on the reported pairs, against the offline judge.
 
-    nice -n 10 python -m benchmarks.bench_llm_judge --batch 3
+    nice -n 10 python -m benchmarks.bench_llm_judge --batch 3 [--split tune --sample 90 --out NAME]
 
-Pairs: the `report` split of evals/judge_pairs_v2.jsonl and the `holdout` split of the hand-written news pairs
-evals/judge_pairs.jsonl (never tuned on). They are judged in batches of `--batch` claims per call, as the verifier
+Pairs (`--split report`, the default): the `report` split of evals/judge_pairs_v2.jsonl and the `holdout` split of
+the hand-written news pairs evals/judge_pairs.jsonl (never tuned on); `--split tune`: their `tune` and `dev` splits,
+on which a judge prompt may be chosen. They are judged in batches of `--batch` claims per call, as the verifier
 batches an answer's sentences, with the same prompt and schema. The model's verdict for each pair is kept in
-benchmarks/results/llm_judge_verdicts.jsonl, so `--reuse` recomputes every figure without the model.
+benchmarks/results/OUT_verdicts.jsonl (default llm_judge_verdicts.jsonl), so `--reuse` recomputes every figure.
 Reported for "supported" as the positive class, on the same pairs:
 - `llm`: the model alone (the offline judge where its reply is unusable, as the verifier does);
 - `llm_with_specific_floor`: the model, overruled where the offline judge finds a specific error (a number or name
@@ -31,13 +32,16 @@ from typing import Any
 from benchmarks.common import RESULTS, write
 
 EVALS = Path(__file__).resolve().parent.parent / "evals"
-VERDICTS = RESULTS / "llm_judge_verdicts.jsonl"
 
 
-def reported_pairs() -> list[dict[str, Any]]:
-    """The report split of v2 and the holdout split of the hand-written news pairs, with a `set` and `label`."""
+SPLITS = {"report": (("judge_pairs_v2.jsonl", "report"), ("judge_pairs.jsonl", "holdout")),
+          "tune": (("judge_pairs_v2.jsonl", "tune"), ("judge_pairs.jsonl", "dev"))}
+
+
+def reported_pairs(which: str = "report") -> list[dict[str, Any]]:
+    """The pairs of `which` (report: v2 report + news holdout; tune: v2 tune + news dev), with a `set` and `label`."""
     out: list[dict[str, Any]] = []
-    for name, split in (("judge_pairs_v2.jsonl", "report"), ("judge_pairs.jsonl", "holdout")):
+    for name, split in SPLITS[which]:
         for line in (EVALS / name).read_text(encoding="utf-8").splitlines():
             if line.strip():
                 p = json.loads(line)
@@ -76,8 +80,8 @@ def scores(labels: list[bool], said: list[bool]) -> dict[str, Any]:
             "accuracy": round(sum(1 for y, p in zip(labels, said) if y == p) / len(labels), 3) if labels else 0.0}
 
 
-def run_model(pairs: list[dict[str, Any]], batch: int, seed: int) -> dict[str, Any]:
-    """Judge every pair with the local model in batches; append each batch's verdicts to VERDICTS."""
+def run_model(pairs: list[dict[str, Any]], batch: int, seed: int, verdicts_file: Path) -> dict[str, Any]:
+    """Judge every pair with the local model in batches; append each batch's verdicts to `verdicts_file`."""
     from assistant.judge import supports
     from assistant.llm_judge import judge_format, judge_messages, parse_verdicts
     from assistant.local import Engine, model_path
@@ -89,8 +93,8 @@ def run_model(pairs: list[dict[str, Any]], batch: int, seed: int) -> dict[str, A
     load = time.perf_counter() - t0
     order = pairs[:]
     random.Random(seed).shuffle(order)
-    VERDICTS.parent.mkdir(parents=True, exist_ok=True)
-    with VERDICTS.open("w", encoding="utf-8") as out:
+    verdicts_file.parent.mkdir(parents=True, exist_ok=True)
+    with verdicts_file.open("w", encoding="utf-8") as out:
         for i in range(0, len(order), batch):
             group = order[i:i + batch]
             claims = [(p["sentence"], [p["passage"]]) for p in group]
@@ -147,8 +151,8 @@ def figures(pairs: list[dict[str, Any]], rows: dict[str, dict[str, Any]]) -> dic
     seconds = [c["seconds"] for c in calls.values()]
     return {
         "all": block(lambda p: True),
-        "judge_pairs_v2_report": block(lambda p: p["set"] == "judge_pairs_v2.jsonl"),
-        "news_holdout": block(lambda p: p["set"] == "judge_pairs.jsonl"),
+        "judge_pairs_v2": block(lambda p: p["set"] == "judge_pairs_v2.jsonl"),
+        "news_by_hand": block(lambda p: p["set"] == "judge_pairs.jsonl"),
         "per_kind_share_right": per_kind,
         "per_error_kind_with_all_supported": per_kind_pr,
         "calls": len(calls), "unusable_replies": sum(1 for c in calls.values() if not c["usable"]),
@@ -164,19 +168,25 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=0, help="judge only this many pairs (0: all)")
     parser.add_argument("--batch", type=int, default=3, help="claims per call, like the sentences of one answer")
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--reuse", action="store_true", help=f"recompute the figures from {VERDICTS.name}")
+    parser.add_argument("--reuse", action="store_true", help="recompute the figures from the stored verdicts")
+    parser.add_argument("--split", choices=sorted(SPLITS), default="report",
+                        help="report: the pairs only reported on; tune: the pairs a judge prompt may be chosen on")
+    parser.add_argument("--out", default="llm_judge",
+                        help="results name: benchmarks/results/OUT.json, verdicts in OUT_verdicts.jsonl")
     args = parser.parse_args()
 
-    pairs = reported_pairs()
+    pairs = reported_pairs(args.split)
     if args.sample:
         pairs = random.Random(args.seed).sample(pairs, min(args.sample, len(pairs)))
-    previous = json.loads((RESULTS / "llm_judge.json").read_text()) if (RESULTS / "llm_judge.json").exists() else {}
+    verdicts_file = RESULTS / f"{args.out}_verdicts.jsonl"
+    previous = json.loads((RESULTS / f"{args.out}.json").read_text()) if (RESULTS / f"{args.out}.json").exists() else {}
     meta = {k: previous.get(k) for k in ("model", "threads", "load_seconds")} if args.reuse else run_model(
-        pairs, args.batch, args.seed)
-    rows = {r["key"]: r for r in map(json.loads, VERDICTS.read_text(encoding="utf-8").splitlines()) if r}
-    write("llm_judge", {
-        "command": "nice -n 10 python -m benchmarks.bench_llm_judge --batch 3 (figures: --reuse)",
-        "pairs": "evals/judge_pairs_v2.jsonl report split + evals/judge_pairs.jsonl holdout split (news, by hand)",
+        pairs, args.batch, args.seed, verdicts_file)
+    rows = {r["key"]: r for r in map(json.loads, verdicts_file.read_text(encoding="utf-8").splitlines()) if r}
+    write(args.out, {
+        "command": f"nice -n 10 python -m benchmarks.bench_llm_judge --batch {args.batch} --split {args.split}"
+                   f"{f' --sample {args.sample}' if args.sample else ''} --out {args.out} (figures: --reuse)",
+        "pairs": SPLITS[args.split],
         "seed": args.seed, "batch": args.batch, **meta,
         "positive_class": "supported; precision = share of accepted sentences that are supported",
         "load_average_at_write": [round(x, 1) for x in os.getloadavg()],
