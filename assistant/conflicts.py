@@ -20,6 +20,7 @@ from assistant import features
 from assistant.chunk import split_sentences
 from assistant.citations import quote_citation
 from assistant.dates import human_date
+from assistant.exonyms import same_place_names
 from assistant.judge import judge, negation_conflict
 from assistant.lexical import (
     MONTHS,
@@ -93,6 +94,13 @@ _REPORTED = re.compile(r"\b(?:said|says|announced|confirmed|reported|added|state
 _TIMED = re.compile(r"\b(last|lasted|take|takes|took|stay|stayed|remain|remained|run|ran|wait|serve|served|closed|shut|"
                     r"open|opened|delayed|suspended|held|expected|continue|go on|away|gone|for|since|in office|been|"
                     r"adrift|missing|trapped|stuck|detained|jailed|imprisoned|before|until)\b")
+_SHARE_ASKED = re.compile(r"\b(?:proportion|percentage|per ?cent|fraction|what share)\b")
+_SHARE_WORDS = {"a half": 50, "half": 50, "a third": 100 / 3, "one third": 100 / 3, "two thirds": 200 / 3, "a quarter": 25,
+                "one quarter": 25, "three quarters": 75, "a fifth": 20, "one fifth": 20, "a tenth": 10, "one in four": 25,
+                "one in three": 100 / 3, "one in five": 20, "one in ten": 10, "one in two": 50}
+_SHARE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(?:%|per ?cent\b)|\b(" + "|".join(
+    re.escape(w).replace("\\ ", "[\\s-]") for w in sorted(_SHARE_WORDS, key=len, reverse=True)) + r")\b", re.I)
+_LENGTH = re.compile(r"\b(?:metres?|meters?|kilometres?|kilometers?|km|miles?|feet|foot|ft|yards?|inches|cm|mm)\b", re.I)
 _WHEN_NOUNS = "date|day|year|month|night|morning|afternoon|evening|weekend|week"
 _PLACE_NOUNS = "city|country|place|venue|town|village|region|province|county|state|island|port|district|site"
 # quantities a "what was the X" question asks for as a number
@@ -114,7 +122,7 @@ def question_kind(question: str) -> str:
         return "thing"  # "how long will the bridge be": a length, not a time
     if re.search(r"\bhow long\b|\bfor how many (hours|days|weeks|months|years)\b", low):
         return "duration"
-    if re.search(r"\bhow (many|much|old)\b|\bwhat (number|percentage|share|amount)\b", low) or _focus(low) or (
+    if re.search(r"\bhow (many|much|old)\b|\bwhat (number|percentage|share|amount|proportion|fraction)\b", low) or _focus(low) or (
         re.match(r"^\s*what\b", low) and re.search(r"\b(will|would|does|did|do)\b.*\bcost\b", low)
     ):
         return "number"
@@ -202,6 +210,13 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True,
         for start, end, hours in merged:
             hedge = _HEDGE.search(text[:start])  # "almost two hours" is an estimate
             found[f"{hours:g}h"] = (hedge.group(0) if hedge else "") + text[start:end]
+    elif kind == "number" and _SHARE_ASKED.search(fold(question)):  # "what proportion": shares only, as percentages
+        for m in _SHARE.finditer(text):
+            share = _SHARE_WORDS.get(fold(m.group(2) or "").replace("-", " "))
+            if m.group(1):
+                found[f"{float(m.group(1).replace(',', '')):g}%"] = m.group(0)
+            elif share:
+                found[f"{share:g}%"] = m.group(0)
     elif kind == "number":
         asked = {_number(n) for n in _NUMBER.findall(question)}
         asked_noun = re.search(r"\bhow many (?:more |new |extra )?(\w+)", fold(question))
@@ -217,6 +232,8 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True,
                 key = str(int(value)) if value.is_integer() else str(value)
             if fold(m.group(1)) in ("thousand", "million", "billion") and re.search(r"\d[\s-]*$", text[: m.start()]):
                 continue  # the scale of the number before it
+            if key == "1" and re.match(r"\s+of\b", after):
+                continue  # "one of Europe's largest projects" is not a count
             if key not in asked and not re.fullmatch(r"(1[89]|20)\d\d", key):  # years are dates, not counts
                 tail_text = after[scale.end():] if scale and not scale.group(0)[:1].isspace() else after
                 tail = re.match(r"[\s-]+(?:(?:more|than|about|some|new|extra|additional|of|the)\s+)*([\w%]+)", tail_text)
@@ -332,6 +349,8 @@ def same(kind: str, a: tuple[str, str], b: tuple[str, str], a_iso: str | None = 
         return True
     if kind == "date":
         return bool(_aliases(a[0], a_iso) & _aliases(b[0], b_iso))
+    if a[0].endswith("%") and b[0].endswith("%"):  # shares: "a third" is "33 per cent", rounded to a point
+        return abs(float(a[0][:-1]) - float(b[0][:-1])) <= 1.0
     if kind in ("number", "duration"):
         ma, mb = _magnitude(*a), _magnitude(*b)
         if ma is None or mb is None:
@@ -384,6 +403,8 @@ def best_sentences(
     if re.search(r"\b(take|took|taken|taking) place\b", fold(question)):
         drop |= {stem("take"), stem("place")}  # "where will the summit take place": the verb, not a place word
     focus = stem(_focus(fold(question))) if kind == "number" else ""
+    if kind == "number" and _SHARE_ASKED.search(fold(question)):  # "what proportion": a sentence says "a quarter"
+        drop |= {stem(w) for w in ("proportion", "percentage", "percent", "fraction", "share")}
     if kind == "yesno":  # "did they approve": a sentence saying "rejected" answers it as well
         drop |= {stem(x) for yes, no in poles(question) for x in yes | no}
     if re.search(r"\bor\b", fold(question)) and kind in ("duration", "number", "date"):
@@ -480,6 +501,8 @@ def disagree(kind: str, question: str, a: str, b: str, a_doc: str = "", b_doc: s
     asked that the other article never states is a disagreement ("2027" against "2028", both "on Thursday").
     `a_iso`/`b_iso`, the articles' dates, tell which day a weekday is.
     """
+    if kind == "place":  # "Göteborg" and "Gothenburg" are one place
+        a, b, a_doc, b_doc = (same_place_names(t) for t in (a, b, a_doc, b_doc))
     va, vb = values(kind, a, question), values(kind, b, question)
     wa, wb = va, vb
     if kind == "place" and re.match(r"\s*where\b", fold(question)):  # "landed at Shannon Airport" after a flight
@@ -549,6 +572,10 @@ ANSWERING = 0.5
 # a name is told in sentences of other shapes ("X will captain the team" / "the captaincy went to Y"), whose
 # embeddings are further apart; the articles' names are checked against each other's whole text instead
 ALIGN_SIM_NAMED = 0.4
+# a sentence that holds MIN_COVERAGE of the question's terms and a figure, duration or date answers it on its own:
+# it needs only this similarity to the best answer ("after a five-hour stand-off" / "lasted two and a half hours")
+ALIGN_SIM_TYPED = 0.4
+TYPED = ("number", "duration", "date")
 
 
 def _answers(question: str, sentence: str) -> bool:
@@ -668,6 +695,10 @@ def detect(
         if edited:
             return edited
     found = best_sentences(question, passages, kind, similarity)
+    if kind == "thing" and found and re.match(r"\s*how long\b", fold(question)) and values("duration", found[0].text) \
+            and not _LENGTH.search(found[0].text):  # "how long was the spacewalk": its answer is a time, not a length
+        kind = "duration"
+        found = best_sentences(question, passages, kind, similarity)
     if not found and similarity is not None:  # no sentence holds enough of the question's words ("new owner" /
         found = _cited_sentence(passages, cited)  # "has bought"): the answer's own sentence is the anchor
     if not found:
@@ -679,7 +710,8 @@ def detect(
         chosen: dict[str, tuple[float, Found]] = {}
         if len(found) > 1:
             for f, sim in zip(found[1:], similarity(anchor.text, [f.text for f in found[1:]])):
-                if focus or sim >= ALIGN_SIM_ANSWERING or (kind in NAMED and sim >= ALIGN_SIM_NAMED):
+                if focus or sim >= ALIGN_SIM_ANSWERING or (kind in NAMED and sim >= ALIGN_SIM_NAMED) or (
+                        kind in TYPED and f.coverage >= MIN_COVERAGE and sim >= ALIGN_SIM_TYPED):
                     chosen[f.passage.doc_id] = (2.0 if focus else sim, f)
         if kind != "thing":
             # an article whose best-matching sentence tells something else may still report the anchor's fact

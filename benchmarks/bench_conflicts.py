@@ -10,8 +10,10 @@
    pair's articles (each claim's [n] in the answer); an agreeing pair counts as flagged when `conflicts` is non-empty.
    tests/fixtures/conflicts-dev2 (`dev2`): 60 pairs written as a held-out set by someone who never read the
    detector, measured once as such (benchmarks/results/conflicts-heldout-first.json), then developed on.
-   tests/fixtures/conflicts-heldout2 (`heldout`): 60 more pairs written the same way, reading neither the detector
-   nor the other sets; report only, never tuned on, skipped by --dev-only.
+   tests/fixtures/conflicts-dev3 (`dev3`): 60 more pairs written the same way; asked twice as held out (last: 0.300 /
+   0.200, benchmarks/results/conflicts-heldout2-first.json), then developed on.
+   tests/fixtures/conflicts-heldout3 (`heldout`): 60 more pairs written the same way (session 7), reading neither
+   the detector nor the other sets; report only, never tuned on, skipped by --dev-only.
    Targets: >= 90% of disagreeing pairs flagged with both claims cited, <= 5% of agreeing pairs flagged.
 2. evals/make_swapped_dev.py on the `report` split (never tuned on): each question asked of the paragraphs plus
    their answer-swapped copies. An answer "gives only the swapped value" when its text contains the swapped value
@@ -39,7 +41,8 @@ from benchmarks.common import RESULTS, machine  # noqa: E402
 FIXTURE = ROOT / "tests" / "fixtures" / "conflicts"
 OWN_DEV = ROOT / "tests" / "fixtures" / "conflicts-dev"
 DEV2 = ROOT / "tests" / "fixtures" / "conflicts-dev2"
-HELDOUT = ROOT / "tests" / "fixtures" / "conflicts-heldout2"
+DEV3 = ROOT / "tests" / "fixtures" / "conflicts-dev3"
+HELDOUT = ROOT / "tests" / "fixtures" / "conflicts-heldout3"
 SPLIT_RULE = "fixture case id number odd (d01, d03, ..., a01, a03, ...) -> dev; even -> report (fixed before tuning)"
 
 
@@ -160,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="only the first N cases/questions of each set")
     ap.add_argument("--skip-swapped", action="store_true")
     ap.add_argument("--skip-own", action="store_true",
-                    help="skip the own development pairs (tests/fixtures/conflicts-dev and conflicts-dev2)")
+                    help="skip the own development pairs (tests/fixtures/conflicts-dev, -dev2, -dev3)")
     ap.add_argument("--dev-only", action="store_true",
                     help="development run: ask only the fixture's dev cases and the own pairs, and the swapped set only "
                          "with --swapped-split tune; "
@@ -181,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["dev_failures"] = [r["id"] for r in fixture["dev"]["failures"]]  # report failures: in the file only
         print(json.dumps(summary, indent=2))  # noqa: T201
         pair_sets = [("own_dev", OWN_DEV, "dev", not args.skip_own), ("dev2", DEV2, "dev", not args.skip_own),
+                     ("dev3", DEV3, "dev", not args.skip_own),
                      ("heldout", HELDOUT, "report", not args.dev_only)]
         for key, folder, label, wanted in pair_sets:
             if wanted and folder.exists():

@@ -216,6 +216,28 @@ def test_conflict_detection_pairs(question: str, a: str, b: str, disagree: bool)
          "The Riga blackout lasted an hour and 20 minutes on Thursday.", True),
         ("Did the ministry approve the Kelvin mine?", "The ministry gave the Kelvin mine the green light on Monday.",
          "The ministry blocked the Kelvin mine on Monday.", True),
+        # a place in its own language or in English is one place (assistant/data/exonyms.tsv); another place is not
+        ("Where will the Norvik battery plant be built?", "The Norvik battery plant will be built in Göteborg.",
+         "Norvik said its battery plant would be built in Gothenburg.", False),
+        ("Where will the Norvik battery plant be built?", "The Norvik battery plant will be built in Göteborg.",
+         "Norvik said its battery plant would be built in Malmö.", True),
+        ("Where was the stolen Tarsi codex found?", "The stolen Tarsi codex was found in a flat in Firenze.",
+         "Police found the stolen Tarsi codex in Florence.", False),
+        # a share asked for: only shares count, a fraction and a percentage alike; other figures are not the answer
+        ("What proportion of the Tolna plant's staff will be cut?",
+         "The Tolna plant will cut a quarter of its staff of 1,600, the company said.",
+         "Around 400 jobs will go at the Tolna plant, which is cutting 25 per cent of its staff.", False),
+        ("What proportion of the Tolna plant's staff will be cut?",
+         "The Tolna plant will cut a quarter of its staff of 1,600, the company said.",
+         "Around 640 jobs will go at the Tolna plant, which is cutting 40% of its staff.", True),
+        # "how long was the spacewalk": a time, though "how long was the bridge" would be a length
+        ("How long was the spacewalk by the two Varda astronauts?",
+         "The two Varda astronauts spent seven hours and 12 minutes on their spacewalk outside the station.",
+         "The spacewalk by the two Varda astronauts lasted six hours and 40 minutes, mission control said.", True),
+        # "one of" is not a count
+        ("How much will be invested in the Vessa wind farm?",
+         "Investors will put €2.1bn into the Vessa wind farm, one of Europe's largest.",
+         "The Vessa wind farm, one of the biggest in Europe, will cost 2.1 billion euros.", False),
     ],
 )
 def test_conflict_detection_names_yesno_and_rewordings(question: str, a: str, b: str, disagree: bool) -> None:
