@@ -569,8 +569,10 @@ class Disputed:
 ALIGN_SIM = 0.6  # a sentence this similar (embeddings) to the best answer sentence reports the same event
 ALIGN_SIM_ANSWERING = 0.5  # ... or this similar when it also holds ANSWERING of the question's terms
 ANSWERING = 0.5
-# a name is told in sentences of other shapes ("X will captain the team" / "the captaincy went to Y"), whose
-# embeddings are further apart; the articles' names are checked against each other's whole text instead
+# a name, figure, duration or date is told in sentences of other shapes ("X will captain the team" / "the captaincy
+# went to Y"; "after a five-hour stand-off" / "the incident ... lasted two and a half hours"), whose embeddings are
+# further apart: such a sentence needs only this similarity when it and its article's headline hold ANSWERING of the
+# question's terms (the headline says what "the incident" is)
 ALIGN_SIM_NAMED = 0.4
 # a sentence that holds MIN_COVERAGE of the question's terms and a figure, duration or date answers it on its own:
 # it needs only this similarity to the best answer ("after a five-hour stand-off" / "lasted two and a half hours")
@@ -615,7 +617,7 @@ def aligned(
     best: dict[str, tuple[float, Found]] = {}
     for f, sim in zip(options, similarity(anchor.text, [f.text for f in options])):
         ok = sim >= ALIGN_SIM or (sim >= ALIGN_SIM_ANSWERING and _answers(question, f.text)) or (
-            kind in NAMED and sim >= ALIGN_SIM_NAMED and _answers(question, f"{f.passage.title} {f.text}"))
+            kind in (*NAMED, *TYPED) and sim >= ALIGN_SIM_NAMED and _answers(question, f"{f.passage.title} {f.text}"))
         if ok and (f.passage.doc_id not in best or sim > best[f.passage.doc_id][0]):
             best[f.passage.doc_id] = (sim, Found(f.passage, f.start, f.end, anchor.coverage * RELATIVE_COVERAGE))
     return sorted(best.values(), key=lambda x: -x[0])
