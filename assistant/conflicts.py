@@ -507,6 +507,10 @@ def disagree(kind: str, question: str, a: str, b: str, a_doc: str = "", b_doc: s
     wa, wb = va, vb
     if kind == "place" and re.match(r"\s*where\b", fold(question)):  # "landed at Shannon Airport" after a flight
         wa, wb = values(kind, a, question, where=True) or va, values(kind, b, question, where=True) or vb  # "from Boston"
+    if kind == "number" and any(same(kind, x, y) and (_magnitude(*x) or (0.0,))[0] >= 10
+                                for x in va.items() for y in vb.items()):
+        return None  # both give the figure asked for ("HK$30m" / "30 million Hong Kong dollars, or about US$3.8m");
+        # not a small number both happen to hold (a 2-2 draw)
     if va and vb and a_doc and b_doc:
         own_a, own_b = _own(kind, question, wa, b_doc, a_iso, b_iso), _own(kind, question, wb, a_doc, b_iso, a_iso)
         if own_a and own_b:

@@ -234,6 +234,13 @@ def test_conflict_detection_pairs(question: str, a: str, b: str, disagree: bool)
         ("How long was the spacewalk by the two Varda astronauts?",
          "The two Varda astronauts spent seven hours and 12 minutes on their spacewalk outside the station.",
          "The spacewalk by the two Varda astronauts lasted six hours and 40 minutes, mission control said.", True),
+        # both give the asked figure; each also gives another one (an estimate, a conversion): no disagreement
+        ("How much did the Qing bowl sell for in Macau?",
+         "A Qing bowl sold for MOP$40m in Macau on Monday, well above its estimate of MOP$25m.",
+         "The Qing bowl fetched 40 million patacas in Macau, or about US$5m.", False),
+        # ... but a small number both hold (a 2-2 draw) is not the figure asked for
+        ("What was the attendance at the Kelso derby?", "A crowd of 8,100 watched the Kelso derby finish 2-2.",
+         "The Kelso derby ended 2-2 in front of 9,400 fans.", True),
         # "one of" is not a count
         ("How much will be invested in the Vessa wind farm?",
          "Investors will put €2.1bn into the Vessa wind farm, one of Europe's largest.",
