@@ -47,7 +47,7 @@ _AUX = {"is", "was", "are", "were", "will", "would", "did", "does", "do", "has",
 NAMED = ("person", "place", "name")  # kinds whose values are capitalised names
 _Q_WORDS = {"who", "whom", "whose", "what", "when", "where", "why", "how", "which", "did", "does", "do"}
 _LATEST = re.compile(r"\b(latest|now|currently|current|today|most recent|newest|still|as of)\b", re.I)
-_UNIT = r"(second|minute|hour|day|week|month|year|decade)s?"
+_UNIT = r"(second|minute|hour|day|week|fortnight|month|year|decade)s?"
 _NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r"|a|an|half an?)"
 _DURATION = re.compile(rf"\b{_NUM}[\s-]+{_UNIT}\b", re.I)
 _FRACTION = {"half": 0.5, "quarter": 0.25, "three quarters": 0.75, "three-quarters": 0.75}
@@ -77,7 +77,7 @@ _HEDGES = (r"about|around|some|nearly|almost|roughly|approximately|more than|ove
 _HEDGE = re.compile(rf"\b(?:{_HEDGES}|just over|just under)\s+(?:[£€$]\s?)?$", re.I)  # the words before a figure
 _HEDGED = re.compile(rf"\s*(?:{_HEDGES}|just)\b", re.I)  # a figure as written that opens with them
 APPROX = 0.1
-_HOURS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1, "day": 24, "week": 168, "month": 730, "year": 8760,
+_HOURS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1, "day": 24, "week": 168, "fortnight": 336, "month": 730, "year": 8760,
           "decade": 87600}
 _CALENDAR = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", *MONTHS}
 _DATE = re.compile(

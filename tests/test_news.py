@@ -241,6 +241,11 @@ def test_conflict_detection_pairs(question: str, a: str, b: str, disagree: bool)
         # ... but a small number both hold (a 2-2 draw) is not the figure asked for
         ("What was the attendance at the Kelso derby?", "A crowd of 8,100 watched the Kelso derby finish 2-2.",
          "The Kelso derby ended 2-2 in front of 9,400 fans.", True),
+        # a fortnight is two weeks
+        ("How long did the Varna dock strike last?", "The Varna dock strike lasted two weeks, the union said.",
+         "The strike at the Varna docks lasted a fortnight, dockers said.", False),
+        ("How long did the Varna dock strike last?", "The Varna dock strike lasted 11 days, the union said.",
+         "The strike at the Varna docks lasted a fortnight, dockers said.", True),
         # "one of" is not a count
         ("How much will be invested in the Vessa wind farm?",
          "Investors will put €2.1bn into the Vessa wind farm, one of Europe's largest.",
