@@ -1,6 +1,9 @@
 """The LLM support judge: one schema-constrained call per answer, with the offline judge as a floor.
 
-The model is asked, for every answer sentence at once, whether its cited passages entail it. The verifier
+The model is asked, for every answer sentence at once, to copy the words of its cited passages that state it
+("evidence") and then whether they entail it, counting what a named role plainly implies (an envoy was sent).
+On 90 tune pairs with the 1.5B model under the offline floor, recall went 0.80 -> 0.90 (evidence first) -> 0.95
+(implied roles), precision 0.97 throughout (benchmarks/results/llm_judge_15b_tune_p0/p1/p2.json). The verifier
 (assistant/verify.py) keeps a citation only when the offline judge accepts it too: the model may reject more,
 never accept what the offline judge rejects (measured: benchmarks/results/llm_judge.json). Pure prompt
 building and parsing; the caller sends the messages.
@@ -15,14 +18,21 @@ from typing import Any
 from assistant.prompts import render
 
 Claim = tuple[str, Sequence[str]]  # (sentence, texts of the passages it cites)
+EVIDENCE_CHARS = 240  # the passage words the model copies before its verdict (it then judges what it copied)
+
+
+def judge_tokens(count: int) -> int:
+    """Enough tokens for `count` verdicts with their evidence."""
+    return 90 * count + 20
 
 
 def judge_format(count: int) -> dict[str, Any]:
     """The response_format that makes the model give exactly `count` verdicts."""
     item = {
         "type": "object",
-        "properties": {"claim": {"type": "integer"}, "entailed": {"type": "boolean"}},
-        "required": ["claim", "entailed"],
+        "properties": {"claim": {"type": "integer"}, "evidence": {"type": "string", "maxLength": EVIDENCE_CHARS},
+                       "entailed": {"type": "boolean"}},
+        "required": ["claim", "evidence", "entailed"],
         "additionalProperties": False,
     }
     schema = {

@@ -83,7 +83,7 @@ def scores(labels: list[bool], said: list[bool]) -> dict[str, Any]:
 def run_model(pairs: list[dict[str, Any]], batch: int, seed: int, verdicts_file: Path) -> dict[str, Any]:
     """Judge every pair with the local model in batches; append each batch's verdicts to `verdicts_file`."""
     from assistant.judge import supports
-    from assistant.llm_judge import judge_format, judge_messages, parse_verdicts
+    from assistant.llm_judge import judge_format, judge_messages, judge_tokens, parse_verdicts
     from assistant.local import Engine, model_path
     from assistant.settings import Settings
 
@@ -100,7 +100,7 @@ def run_model(pairs: list[dict[str, Any]], batch: int, seed: int, verdicts_file:
             claims = [(p["sentence"], [p["passage"]]) for p in group]
             t = time.perf_counter()
             r = engine.complete({"messages": judge_messages(claims), "response_format": judge_format(len(claims)),
-                                 "max_tokens": 40 * len(claims) + 20, "temperature": 0})
+                                 "max_tokens": judge_tokens(len(claims)), "temperature": 0})
             seconds = time.perf_counter() - t
             verdicts = parse_verdicts(r["choices"][0]["message"]["content"] or "", len(claims))
             usable = verdicts is not None

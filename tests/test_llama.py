@@ -83,12 +83,8 @@ def test_fact_from_the_seed_article_is_grounded_whatever_the_model_writes(bot) -
 
 
 @needs_model
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 12, not met: the default judge for the local backend (auto = the 1.5B model as LLM judge) rejects the "
-    "model's cited 'Trump sent Steve Witkoff and Jared Kushner to Moscow [1].' (the passage says they 'traveled'), "
-    "so the offline answer is shown; it passed before only when the model left out the [1] and the LLM judge was "
-    "not asked"))
 def test_fact_from_the_seed_article_is_answered_by_the_model_without_fallback(bot) -> None:  # type: ignore[no-untyped-def]
+    assert bot.settings.judge_name == "llm"  # the default judge (auto) with a model: the model checks its own answer
     answer = bot.answer("Who did Trump send to Moscow?")
     assert answer.backend.startswith("local:") and answer.backend.endswith(".gguf")
     assert not answer.refused and not answer.notes, answer.notes  # no fallback note
