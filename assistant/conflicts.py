@@ -122,7 +122,8 @@ def question_kind(question: str) -> str:
         return "thing"  # "how long will the bridge be": a length, not a time
     if re.search(r"\bhow long\b|\bfor how many (hours|days|weeks|months|years)\b", low):
         return "duration"
-    if re.search(r"\bhow (many|much|old)\b|\bwhat (number|percentage|share|amount|proportion|fraction)\b", low) or _focus(low) or (
+    if re.search(r"\bhow (many|much|old)\b|\bwhat (number|percentage|share|amount|proportion|fraction)\b", low) \
+            or _focus(low) or (
         re.match(r"^\s*what\b", low) and re.search(r"\b(will|would|does|did|do)\b.*\bcost\b", low)
     ):
         return "number"

@@ -411,7 +411,8 @@ def judged(answer_template: str, verdicts: list[bool]) -> Callable[[dict[str, An
 
     def respond(body: dict[str, Any]) -> Reply:
         if "Claim 1:" in body["messages"][-1]["content"]:
-            return Reply(json.dumps({"verdicts": [{"claim": i, "evidence": "", "entailed": v} for i, v in enumerate(verdicts, 1)]}))
+            items = [{"claim": i, "evidence": "", "entailed": v} for i, v in enumerate(verdicts, 1)]
+            return Reply(json.dumps({"verdicts": items}))
         return answer(body)
 
     return respond
