@@ -580,7 +580,7 @@ ANSWERING = 0.5
 # question's terms (the headline says what "the incident" is)
 ALIGN_SIM_NAMED = 0.4
 # a sentence that holds MIN_COVERAGE of the question's terms and a figure, duration or date answers it on its own:
-# it needs only this similarity to the best answer ("after a five-hour stand-off" / "lasted two and a half hours")
+# it needs only this similarity to the best answer
 ALIGN_SIM_TYPED = 0.4
 TYPED = ("number", "duration", "date")
 
