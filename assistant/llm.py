@@ -362,8 +362,8 @@ def answer_messages(inputs: dict[str, Any]) -> list[dict[str, str]]:
     messages = [{"role": "system", "content": render(system)}, {"role": "user", "content": user}]
     if "problem" in inputs:
         messages.append({"role": "assistant", "content": inputs.get("previous", "")[:800] or "(empty)"})
-        messages.append({"role": "user", "content": render("retry_json" if inputs.get("json") else "retry",
-                                                           problem=inputs["problem"])})
+        retry = "retry_json" if inputs.get("json") else "retry_given" if inputs.get("gated") else "retry"
+        messages.append({"role": "user", "content": render(retry, problem=inputs["problem"])})
     return messages
 
 

@@ -191,7 +191,9 @@ def test_gated_model_is_asked_again_only_when_its_answer_was_too_terse(bot, llm:
     assistant.llm.gated = True
     answer = assistant.answer(Q)
     assert len(llm.seen) == 2 and answer.backend == "openai:scripted" and not answer.notes, answer.notes
-    assert "too short to check" in llm.seen[1].messages[-1]["content"]
+    retry = llm.seen[1].messages[-1]["content"]
+    assert "too short to check" in retry
+    assert "The sources don't say" not in retry  # the gate found an answer: no way out offered (the model took it)
     check(answer)
 
     llm.responder = scripted(INVENTED, GOOD)  # an unsupported draft: no second try, the offline answer
