@@ -239,7 +239,7 @@ class LLMAnswerer:
             return g, ""
         if not g.empty:
             return g, ""
-        if g.removed and g.removed == g.too_short:
+        if g.only_too_short:
             problem = (f"“{g.first_removed[:150]}” is too short to check against the passages. Answer in one full "
                        "sentence that says what it is about, in the passage's words")
         elif g.first_removed:
@@ -255,7 +255,7 @@ class LLMAnswerer:
         Always after the first draft, except for the gated small local model, whose second try rarely verified
         (not worth its time): it is asked again only when every sentence it wrote was too terse to check ("20 points").
         """
-        return attempt == 0 and (not self.gated or 0 < g.removed == g.too_short)
+        return attempt == 0 and (not self.gated or g.only_too_short)
 
     def entailment(self, draft: str, numbered: Sequence[Passage], changes: list[str]) -> dict[str, bool] | None:
         """The LLM judge: one schema-constrained call asking whether each draft sentence is entailed by what it cites.

@@ -52,6 +52,11 @@ class Grounded:
         self.changes.append(why)
 
     @property
+    def only_too_short(self) -> bool:
+        """True when sentences were removed and every one of them was too terse to check."""
+        return 0 < self.removed == self.too_short
+
+    @property
     def empty(self) -> bool:
         """True when nothing supported is left and the answer is not a refusal."""
         return not self.refused and not self.citations
