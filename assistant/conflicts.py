@@ -211,7 +211,7 @@ def values(kind: str, text: str, question: str = "", attached_only: bool = True,
         for start, end, hours in merged:
             hedge = _HEDGE.search(text[:start])  # "almost two hours" is an estimate
             found[f"{hours:g}h"] = (hedge.group(0) if hedge else "") + text[start:end]
-    elif kind == "number" and _SHARE_ASKED.search(fold(question)):  # "what proportion": shares only, as percentages
+    elif kind == "number" and _SHARE_ASKED.search(q_low):  # "what proportion": shares only, as percentages
         for m in _SHARE.finditer(text):
             share = _SHARE_WORDS.get(fold(m.group(2) or "").replace("-", " "))
             if m.group(1):
