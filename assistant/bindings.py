@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from assistant.claims import Text, Token, name_matches, unit_of
+from assistant.claims import Text, Token, name_matches, owner_of, unit_of
 
 WINDOW = 2  # passage sentences a clause may be aligned to at once
 ENTITY_WEIGHT = 0.5  # names and numbers count less than other words when aligning a clause
@@ -74,6 +74,11 @@ def _passive(tokens: list[Token], a: int, b: int) -> bool:
     return any(t.low == "by" for t in tokens[min(a, b): max(a, b)])
 
 
+def _of(tokens: list[Token], at: int) -> bool:
+    """An "of" right before the token numbered `at` ("the envoy of Trump")."""
+    return any(t.i == at - 1 and t.low == "of" for t in tokens)
+
+
 def role_swaps(s: Text, clause_toks: dict[int, list[Token]], aligned: dict[int, Window]) -> list[str]:
     """Names bound, in the passage, to what another name does (or the order around a verb reversed)."""
     out: list[str] = []
@@ -118,6 +123,8 @@ def role_swaps(s: Text, clause_toks: dict[int, list[Token]], aligned: dict[int, 
                             continue  # only an unambiguous clause tells the order
                         reversed_ = p2[0] < pv[0] < p1[0]
                         same = p1[0] < pv[0] < p2[0]
+                        if reversed_ and _of(s.tokens, e2.i) and 0 < pv[0] - p2[0] <= 2:
+                            continue  # "the envoy of Trump" where the passage says "Trump's (special) envoy"
                         s_passive = _passive(s.tokens, v.i, e2.i)
                         p_passive = any(t.low == "by" for t in pt if pv[0] < t.i < max(p1[0], p2[0]))
                         if (reversed_ and s_passive == p_passive) or (same and s_passive != p_passive):
@@ -209,6 +216,14 @@ def single_sentences(options: list[Window]) -> list[Window]:
     return [w for w in options if w.tokens and w.tokens[0].sentence == w.tokens[-1].sentence]
 
 
+def _anchor(op: tuple[str, int, int, int, int], tokens: list[Token]) -> bool:
+    """A copied stretch that places what lies next to it: equal, and not just the sentence's opening "The".
+
+    An opening "The" matches any "the" of the passage, so it places nothing.
+    """
+    return op[0] == "equal" and (op[1] > 0 or any(t.content for t in tokens[op[1]:op[2]]))
+
+
 def substitutions(s: Text, w: Window) -> list[str]:
     """Names or numbers put in place of another in an otherwise copied stretch of the passage.
 
@@ -223,8 +238,8 @@ def substitutions(s: Text, w: Window) -> list[str]:
     for k, (op, i1, i2, j1, j2) in enumerate(ops):
         if op != "replace" or i2 - i1 > SUBSTITUTION or j2 - j1 > SUBSTITUTION:
             continue
-        before = k == 0 or ops[k - 1][0] == "equal"
-        after = k == len(ops) - 1 or ops[k + 1][0] == "equal"
+        before = k == 0 or _anchor(ops[k - 1], s.tokens)
+        after = k == len(ops) - 1 or _anchor(ops[k + 1], s.tokens)
         if not (before and after) or len(ops) == 1:
             continue
         mine = [t for t in s.tokens[i1:i2] if t.name or t.num is not None or t.initial_cap]
@@ -240,22 +255,33 @@ def substitutions(s: Text, w: Window) -> list[str]:
 
 
 def number_swaps(s: Text, p: Text) -> list[str]:
-    """Numbers whose unit, in the passage, is counted by another number ("3 points" when it had 12)."""
+    """Numbers whose unit, in the passage, is counted by another number ("3 points" when it had 12).
+
+    Also a count given to what another count belongs to: "the plan had 20 points" when the passage has a
+    "27-point plan" and 20 points of something else.
+    """
     out: list[str] = []
-    p_units: list[tuple[str, Token]] = []
+    p_units: list[tuple[str, Token, Token | None]] = []
     for t in p.tokens:
         if t.num is not None:
             u = unit_of(p, t)
             if u is not None:
-                p_units.append((t.num, u))
+                p_units.append((t.num, u, owner_of(p, t, u)))
     for t in s.tokens:
         if t.num is None:
             continue
         u = unit_of(s, t)
         if u is None:
             continue
-        mine = [pu for n, pu in p_units if n == t.num]
-        others = [n for n, pu in p_units if n != t.num and (pu.keys & u.keys)]
+        mine = [pu for n, pu, _ in p_units if n == t.num]
+        others = [n for n, pu, _ in p_units if n != t.num and (pu.keys & u.keys)]
         if mine and others and not any(pu.keys & u.keys for pu in mine):
             out.append(f"{t.low}~{u.low}")
+            continue
+        owner = owner_of(s, t, u)
+        if owner is None:
+            continue
+        owned = [n for n, pu, po in p_units if pu.keys & u.keys and po is not None and po.keys & owner.keys]
+        if owned and t.num not in owned:
+            out.append(f"{t.low}~{owner.low}")
     return out

@@ -207,6 +207,27 @@ def unit_of(text: Text, tok: Token) -> Token | None:
     return None
 
 
+_HAVING = frozenset({"had", "has", "have", "having", "contained", "contains", "contain", "included", "includes",
+                      "include", "with", "of", "listed", "lists", "comprised", "comprises"})
+
+
+def owner_of(text: Text, tok: Token, unit: Token) -> Token | None:
+    """What a counted unit belongs to: "plan" in "a 27-point plan" and in "the plan had 27 points"; else None."""
+    after = text.tokens[unit.i + 1] if unit.i + 1 < len(text.tokens) else None
+    if after is not None and unit.i == tok.i + 1 and not unit.low.endswith("s") and after.content \
+            and after.num is None and not after.name and not after.boundary:
+        return after  # "27 point plan": the unit is a modifier of the noun after it
+    verb = text.tokens[tok.i - 1] if tok.i >= 1 else None
+    if verb is None or verb.low not in _HAVING:
+        return None
+    for u in reversed(text.tokens[max(0, verb.i - 2): verb.i]):
+        if u.boundary:
+            return None
+        if u.content and u.num is None and not u.name:
+            return u
+    return None
+
+
 def name_matches(name: str, keys: Set[str]) -> bool:
     """A name occurs among keys, also as its adjective or demonym (Ukraine ~ Ukrainian)."""
     if f"w:{name}" in keys:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from assistant.aliases import Phrase, for_judging, name_phrases
 from assistant.attribution import attributed_claim, split_attributions
 from assistant.chunk import split_sentences
 from assistant.citations import answer_sentences, quote_citation
@@ -28,6 +29,10 @@ _CLAUSE_BREAK = re.compile(r",\s+(?=(?:which|who|whose|where|whereas|while|signa
                            r"|\s+[—–]\s+")
 MIN_HEAD_WORDS = 5  # a main clause shorter than this is a fragment, not a sentence
 _END = re.compile(r"[.!?…]+[\"'”’)]*$")  # a sentence's closing punctuation
+# talk about the sources instead of the claim: "The passage states that X", "According to the passage, X"
+_META_LEAD = re.compile(r"^(?:(?:the|this) (?:passages?|sources?|articles?|text|context) (?:states?|says?|mentions?|notes?|"
+                        r"reports?|indicates?|shows?) that|(?:according to|based on|from) (?:the )?(?:passages?|sources?|"
+                        r"articles?|text|context)(?: \[\d+\])?,)\s+", re.IGNORECASE)
 _NUM_LIST = re.compile(r"^\s*(?:(?:source|passage|ref\.?|doc)\s*)?\d{1,3}(?:\s*(?:[,;]|and|-|–)\s*\d{1,3})*\s*$", re.I)
 
 
@@ -93,18 +98,34 @@ class Judged:
     """The offline judge within one answer: each (sentence, text) pair is judged once.
 
     A sentence meets the same texts several times (its cited passages' evidence and stored text, again when
-    re-cited, their spans for the quote); the passages' analyses are cached by the judge itself.
+    re-cited, their spans for the quote); the passages' analyses are cached by the judge itself. `phrases` are the
+    full names of the answer's passages, so a claim may name a person as another passage does (assistant/aliases.py).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, phrases: frozenset[Phrase] = frozenset()) -> None:
         self.verdicts: dict[tuple[str, str], Verdict] = {}
+        self.phrases = phrases
 
     def __call__(self, sentence: str, text: str) -> Verdict:
         """The offline judge's verdict on `sentence` against `text`."""
         key = (sentence, text)
         if key not in self.verdicts:
-            self.verdicts[key] = judge(sentence, text)
+            self.verdicts[key] = judge(*for_judging(sentence, text, self.phrases))
         return self.verdicts[key]
+
+
+def drop_meta_lead(sentence: str) -> str:
+    """The sentence without an opening about the sources ("The passage states that Moscow …" -> "Moscow …")."""
+    m = _META_LEAD.match(sentence)
+    if not m or not sentence[m.end():]:
+        return sentence
+    rest = sentence[m.end():]
+    return rest[0].upper() + rest[1:]
+
+
+def draft_sentences(text: str) -> list[tuple[str, list[int]]]:
+    """(sentence, its [n] numbers) of a draft, each without an opening about the sources."""
+    return [(drop_meta_lead(s), nums) for s, nums in answer_sentences(split_attributions(text))]
 
 
 def best_quote(sentence: str, passage: Passage, judged: Judged | None = None) -> tuple[int, int, Verdict] | None:
@@ -183,7 +204,7 @@ def claims(text: str, numbered: Sequence[Passage]) -> list[tuple[str, list[str]]
     """
     text, _ = clean_markers(text.strip())
     out: list[tuple[str, list[str]]] = []
-    for sentence, nums in answer_sentences(split_attributions(text)):
+    for sentence, nums in draft_sentences(text):
         cited = [numbered[n - 1] for n in dict.fromkeys(nums) if 1 <= n <= len(numbered)]
         claim = attributed_claim(sentence, cited[0]) if len(cited) == 1 else None
         out.append((claim or sentence, [" ".join(p.text[s:e] for s, e in evidence(p)) for p in cited]))
@@ -200,7 +221,9 @@ def ground(
     Re-citing to another passage uses the offline judge.
     """
     text, changes = clean_markers(text.strip())
-    sentences = answer_sentences(split_attributions(text))
+    sentences = draft_sentences(text)
+    changes += [f"dropped the opening about the sources of “{_short(a, 60)}”"
+                for (a, _), (b, _) in zip(answer_sentences(split_attributions(text)), sentences) if a != b]
     if sentences and REFUSAL.match(sentences[0][0]):
         refusal = sentences[0][0]
         if len(sentences) > 1 or sentences[0][1]:
@@ -209,7 +232,7 @@ def ground(
     candidates = list({p.chunk_id: p for p in [*pool, *numbered]}.values())
     evidence_text = {p.chunk_id: " ".join(p.text[s:e] for s, e in evidence(p)) for p in candidates}
     out = Grounded("", [], False, changes)
-    judged = Judged()
+    judged = Judged(name_phrases(p.text for p in candidates))
     keys: dict[tuple[str, int, int], int] = {}
     parts: list[str] = []
 

@@ -194,3 +194,13 @@ def test_a_reason_the_passage_does_not_give_is_an_added_claim() -> None:
                         passage)
     assert supports("The match was postponed because of a waterlogged pitch.",
                     "Friday's match between Ashby and Tolland was postponed because the pitch was waterlogged.")
+
+
+def test_a_count_given_to_what_another_count_belongs_to_is_a_swap() -> None:
+    """"The plan had 20 points" when the passage has a 27-point plan and 20 points of something else."""
+    passage = ("But Putin’s team revealed a 27-point plan and four related documents — far more than the 20 points "
+               "Zelensky’s team had referenced days earlier.")
+    assert not supports("Putin's plan had 20 points.", passage)
+    assert "20~plan" in " ".join(judge("The plan had 20 points, while Zelensky's team had referenced 27.", passage).reasons)
+    assert supports("The plan contained 27 points.", passage)  # "The" opening it matches no "the" of the passage
+    assert supports("Zelensky's team had referenced 20 points.", passage)
