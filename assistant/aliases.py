@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 
 Phrase = tuple[str, ...]
+NAMES_KEY = "names"  # document metadata: the article's full names, so any passage of it can be read with them
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z\-]*(?:['’][A-Za-z]+)?")
 _CAP_RUN = re.compile(r"(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?: (?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?))+")
@@ -43,6 +44,16 @@ def name_phrases(texts: Iterable[str]) -> frozenset[Phrase]:
     return frozenset(out)
 
 
+def to_text(phrases: frozenset[Phrase]) -> str:
+    """Full names as one metadata string ("president donald trump; steve witkoff"), stored with each document."""
+    return "; ".join(sorted(" ".join(p) for p in phrases))
+
+
+def from_text(text: str) -> frozenset[Phrase]:
+    """The full names of a `to_text` string."""
+    return frozenset(tuple(part.split()) for part in text.split(";") if len(part.split()) >= 2)
+
+
 def _subsequence(part: Phrase, whole: Phrase) -> bool:
     it = iter(whole)
     return all(w in it for w in part)
@@ -64,6 +75,7 @@ def shorten_names(claim: str, passage: str, phrases: frozenset[Phrase]) -> str:
     if not phrases:
         return claim
     said = {_bare(w) for w in _WORD.findall(passage)}
+    named = {_bare(w) for w in _WORD.findall(passage) if w[0].isupper()}  # a surname is written capitalised
     tokens = list(_WORD.finditer(claim))
     pieces: list[str] = []
     last = 0
@@ -86,7 +98,7 @@ def shorten_names(claim: str, passage: str, phrases: frozenset[Phrase]) -> str:
             part = tuple(_bare(t.group()) for t in run)
             if all(w in said for w in part):
                 break
-            heads = {p[-1] for p in phrases if _subsequence(part, p)} & said
+            heads = {p[-1] for p in phrases if _subsequence(part, p)} & named
             if len(heads) == 1:
                 head = heads.pop()
                 best = (j, head)
@@ -96,7 +108,7 @@ def shorten_names(claim: str, passage: str, phrases: frozenset[Phrase]) -> str:
             continue
         j, head = best
         a, b = tokens[i].start(), tokens[j - 1].end()
-        name = next(w for w in _WORD.findall(passage) if _bare(w) == head)
+        name = next(w for w in _WORD.findall(passage) if _bare(w) == head and w[0].isupper())
         name = _POSSESSIVE.sub("", name)
         pieces += [claim[last:a], name + ("’s" if _POSSESSIVE.search(tokens[j - 1].group()) else "")]
         last = b

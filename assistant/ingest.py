@@ -13,6 +13,8 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
+from assistant import aliases
+from assistant.aliases import NAMES_KEY
 from assistant.bm25 import Bm25Index, Row
 from assistant.chunk import chunk_document
 from assistant.dates import date_int
@@ -138,7 +140,7 @@ def write_documents(
                     title=doc.title,
                     source=doc.source,
                     chunker=chunker_id(settings),
-                    metadata=dict(doc.metadata),
+                    metadata={**doc.metadata, NAMES_KEY: aliases.to_text(aliases.name_phrases([doc.text]))},
                 ),
                 doc.text,
             )

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from assistant.aliases import Phrase, for_judging, name_phrases
+from assistant.aliases import NAMES_KEY, Phrase, for_judging, from_text, name_phrases
 from assistant.attribution import attributed_claim, split_attributions
 from assistant.chunk import split_sentences
 from assistant.citations import answer_sentences, quote_citation
@@ -232,7 +232,8 @@ def ground(
     candidates = list({p.chunk_id: p for p in [*pool, *numbered]}.values())
     evidence_text = {p.chunk_id: " ".join(p.text[s:e] for s, e in evidence(p)) for p in candidates}
     out = Grounded("", [], False, changes)
-    judged = Judged(name_phrases(p.text for p in candidates))
+    judged = Judged(name_phrases(p.text for p in candidates).union(
+        *(from_text(str(p.metadata.get(NAMES_KEY, ""))) for p in candidates)))
     keys: dict[tuple[str, int, int], int] = {}
     parts: list[str] = []
 

@@ -65,3 +65,14 @@ def test_an_opening_about_the_sources_is_dropped() -> None:
     g = ground("The passage states that Moscow claimed to have captured Pokrovsk [1].", [a])
     assert g.text == "Moscow claimed to have captured Pokrovsk [1].", g.changes
     assert any("opening about the sources" in c for c in g.changes)
+
+
+def test_a_surname_must_be_written_as_a_name_in_the_passage() -> None:
+    """A heading "Why Putin Won" does not make "won" a surname for Putin."""
+    phrases = name_phrases(["## Why Putin Won", LEAD])
+    assert shorten_names("Putin won the vote.", "Trump won the vote.", phrases) == "Putin won the vote."
+
+
+def test_names_are_stored_with_each_document() -> None:
+    from assistant.aliases import from_text, to_text
+    assert from_text(to_text(PHRASES)) == PHRASES
