@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from assistant.types import Passage
+
 Phrase = tuple[str, ...]
 NAMES_KEY = "names"  # document metadata: the article's full names, so any passage of it can be read with them
 
@@ -52,6 +54,12 @@ def to_text(phrases: frozenset[Phrase]) -> str:
 def from_text(text: str) -> frozenset[Phrase]:
     """The full names of a `to_text` string."""
     return frozenset(tuple(part.split()) for part in text.split(";") if len(part.split()) >= 2)
+
+
+def phrases_of(passages: Iterable[Passage]) -> frozenset[Phrase]:
+    """The full names an answer's passages give: in their text, and stored with their documents at ingest."""
+    passages = list(passages)
+    return name_phrases(p.text for p in passages).union(*(from_text(str(p.metadata.get(NAMES_KEY, ""))) for p in passages))
 
 
 def _subsequence(part: Phrase, whole: Phrase) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant import judge
+from assistant.aliases import for_judging, phrases_of
 from assistant.attribution import attributed_claim, split_attributions
 from assistant.citations import answer_sentences
 from assistant.lexical import fold
@@ -174,6 +175,12 @@ def cited_sentences(answer: Answer) -> list[CitedSentence]:
     return out
 
 
+def answer_support(answer: Answer) -> Support:
+    """The support judge as the verifier applies it to this answer: names read with its articles' full names."""
+    phrases = phrases_of(answer.passages)
+    return lambda sentence, passage: supports(*for_judging(sentence, passage, phrases))
+
+
 def citation_scores(sentences: Sequence[CitedSentence], support: Support = supports) -> CitationScore:
     """ALCE citation recall and precision for one answer.
 
@@ -256,9 +263,12 @@ def score_question(
     answers: Sequence[str] = (),
     facts: Sequence[str] = (),
     style: str | None = None,
-    support: Support = supports,
+    support: Support | None = None,
 ) -> QuestionScores:
-    """All metrics of one answered question; retrieval is scored on the ranked doc ids and passage texts."""
+    """All metrics of one answered question; retrieval is scored on the ranked doc ids and passage texts.
+
+    `support` judges citations; by default the offline judge as the verifier applies it (`answer_support`).
+    """
     s = QuestionScores(answerable=answerable, refused=answer.refused, style=style,
                        refusal_score=getattr(answer, "refusal_score", None))
     if answerable and gold_docs:
@@ -277,7 +287,7 @@ def score_question(
         if not answer.refused and (facts or answers):
             s.quote_has_answer = quote_has_answer(answer, facts, answers)
     if not answer.refused:
-        s.citations = citation_scores(cited_sentences(answer), support)
+        s.citations = citation_scores(cited_sentences(answer), support or answer_support(answer))
     return s
 
 

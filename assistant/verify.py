@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from assistant.aliases import NAMES_KEY, Phrase, for_judging, from_text, name_phrases
+from assistant.aliases import Phrase, for_judging, phrases_of
 from assistant.attribution import attributed_claim, split_attributions
 from assistant.chunk import split_sentences
 from assistant.citations import answer_sentences, quote_citation
@@ -99,7 +99,7 @@ class Judged:
 
     A sentence meets the same texts several times (its cited passages' evidence and stored text, again when
     re-cited, their spans for the quote); the passages' analyses are cached by the judge itself. `phrases` are the
-    full names of the answer's passages, so a claim may name a person as another passage does (assistant/aliases.py).
+    full names of the answer's articles, so a claim may name a person as the article does elsewhere (assistant/aliases.py).
     """
 
     def __init__(self, phrases: frozenset[Phrase] = frozenset()) -> None:
@@ -232,8 +232,7 @@ def ground(
     candidates = list({p.chunk_id: p for p in [*pool, *numbered]}.values())
     evidence_text = {p.chunk_id: " ".join(p.text[s:e] for s, e in evidence(p)) for p in candidates}
     out = Grounded("", [], False, changes)
-    judged = Judged(name_phrases(p.text for p in candidates).union(
-        *(from_text(str(p.metadata.get(NAMES_KEY, ""))) for p in candidates)))
+    judged = Judged(phrases_of(candidates))
     keys: dict[tuple[str, int, int], int] = {}
     parts: list[str] = []
 
