@@ -76,3 +76,20 @@ def test_a_surname_must_be_written_as_a_name_in_the_passage() -> None:
 def test_names_are_stored_with_each_document() -> None:
     from assistant.aliases import from_text, to_text
     assert from_text(to_text(PHRASES)) == PHRASES
+
+
+def test_ingest_stores_each_articles_full_names_for_the_verifier(make_assistant) -> None:  # type: ignore[no-untyped-def]
+    """A passage far from the article's lead still carries "President Donald Trump", so "President Trump" verifies."""
+    from assistant.aliases import NAMES_KEY, from_text, phrases_of
+
+    bot = make_assistant()
+    bot.ensure_ingested()
+    passages = bot.answer("Who traveled to Moscow with a proposal Ukraine had loosely aligned with?").passages
+    envoys = next(p for p in passages if "son-in-law Jared Kushner" in p.text)
+    assert "President Donald" not in envoys.text
+    assert ("president", "donald", "trump") in from_text(envoys.metadata[NAMES_KEY])
+    g = ground("Steve Witkoff is a special envoy sent by President Trump to Moscow [1].", [envoys])
+    assert g.removed == 0 and g.citations[0].chunk_id == envoys.chunk_id, g.changes
+    assert ("president", "donald", "trump") in phrases_of([envoys])
+    stripped = Passage(envoys.chunk_id, envoys.doc_id, envoys.title, envoys.source, envoys.text, envoys.start, envoys.end, 1.0)
+    assert ground("Steve Witkoff is a special envoy sent by President Trump to Moscow [1].", [stripped]).empty
